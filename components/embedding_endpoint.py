@@ -1,0 +1,215 @@
+"""`EmbeddingEndpoint`: a Hugging Face embedding model on a SageMaker Serverless endpoint.
+
+Children, in dependency order: execution role -> its policy -> an IAM propagation wait ->
+model -> endpoint configuration -> endpoint.
+
+Update safety: the model and the endpoint configuration carry no fixed names. SageMaker models
+and endpoint configurations are immutable, so any change to the image, the model, memory or
+concurrency replaces them. With auto-names Pulumi creates the replacements first under fresh
+names, points the (fixed-name) endpoint at the new configuration with an in-place
+UpdateEndpoint, and only then deletes the old ones. Fixed names, as in the Terraform reference,
+make that replacement fail with "already exists", or force a delete-first that takes the
+endpoint down, or leave it serving the old model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+import pulumi
+import pulumi_aws as aws
+import pulumiverse_time as time
+
+from components import naming, policies, validation
+from components.args import HUGGINGFACE_INFERENCE_REPOSITORY, EmbeddingEndpointArgs
+from components.errors import InvalidSettingsError
+
+TYPE_TOKEN: Final = "alex:sagemaker:EmbeddingEndpoint"
+VARIANT_NAME: Final = "AllTraffic"
+
+
+class EmbeddingEndpoint(pulumi.ComponentResource):
+    """A serverless SageMaker endpoint that serves a Hub model through the HF inference image.
+
+    Later stacks reuse it directly, or read the exported endpoint name and ARN through a
+    StackReference.
+    """
+
+    endpoint_name: pulumi.Output[str]
+    endpoint_arn: pulumi.Output[str]
+    model_name: pulumi.Output[str]
+    endpoint_config_name: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    image_uri: pulumi.Output[str]
+    region: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: EmbeddingEndpointArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        problems = validation.component_name(name)
+        if problems:
+            raise InvalidSettingsError(f"EmbeddingEndpoint {name!r}", problems)
+        super().__init__(TYPE_TOKEN, name, None, opts)
+
+        # Invokes run through the component's provider, so a component given an explicit
+        # provider (another region or account) looks up that region's image and ARNs.
+        invoke_opts = pulumi.InvokeOutputOptions(parent=self)
+        self.region = aws.get_region_output(opts=invoke_opts).region
+        partition = aws.get_partition_output(opts=invoke_opts).partition
+        # The provider's own table of prebuilt images: the registry account differs per region
+        # (ap-east-1, af-south-1, ...), and an image from another region cannot be pulled.
+        image = aws.sagemaker.get_prebuilt_ecr_image_output(
+            repository_name=HUGGINGFACE_INFERENCE_REPOSITORY,
+            image_tag=args.image_tag,
+            region=self.region,
+            opts=invoke_opts,
+        )
+        self.image_uri = image.registry_path
+        tags = dict(args.tags) or None
+
+        model_depends_on: list[pulumi.Resource] = []
+        if args.role_arn is None:
+            role = aws.iam.Role(
+                naming.child_name(name, naming.ROLE),
+                description=f"SageMaker execution role of the {name} embedding endpoint",
+                assume_role_policy=policies.to_json(policies.sagemaker_trust_policy()),
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            grants = self._grant_execution_permissions(
+                name, role, args.managed_policy_arns, partition, image.registry_id
+            )
+            # IAM is eventually consistent: CreateModel can fail to assume a role whose policy
+            # was attached a moment ago. The wait re-runs whenever the role is replaced.
+            propagation = time.Sleep(
+                naming.child_name(name, naming.IAM_PROPAGATION),
+                create_duration=args.iam_propagation_delay,
+                triggers={"role_arn": role.arn},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+            )
+            self.role_arn = role.arn
+            model_depends_on.append(propagation)
+        else:
+            self.role_arn = pulumi.Output.from_input(args.role_arn)
+
+        model = aws.sagemaker.Model(
+            naming.child_name(name, naming.MODEL),
+            execution_role_arn=self.role_arn,
+            primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
+                image=self.image_uri,
+                mode="SingleModel",
+                environment=_container_environment(args),
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=model_depends_on,
+                additional_secret_outputs=(
+                    ["primary_container"] if args.hf_api_token is not None else None
+                ),
+            ),
+        )
+        endpoint_config = aws.sagemaker.EndpointConfiguration(
+            naming.child_name(name, naming.ENDPOINT_CONFIG),
+            production_variants=[
+                aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                    variant_name=VARIANT_NAME,
+                    model_name=model.name,
+                    serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                        memory_size_in_mb=args.memory_size_in_mb,
+                        max_concurrency=args.max_concurrency,
+                        provisioned_concurrency=args.provisioned_concurrency,
+                    ),
+                )
+            ],
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        endpoint = aws.sagemaker.Endpoint(
+            naming.child_name(name, naming.ENDPOINT),
+            name=args.endpoint_name,
+            endpoint_config_name=endpoint_config.name,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.model_name = model.name
+        self.endpoint_config_name = endpoint_config.name
+        self.endpoint_name = endpoint.name
+        self.endpoint_arn = endpoint.arn
+        self.register_outputs(
+            {
+                "endpoint_name": self.endpoint_name,
+                "endpoint_arn": self.endpoint_arn,
+                "model_name": self.model_name,
+                "endpoint_config_name": self.endpoint_config_name,
+                "role_arn": self.role_arn,
+                "image_uri": self.image_uri,
+                "region": self.region,
+            }
+        )
+
+    def _grant_execution_permissions(
+        self,
+        name: str,
+        role: aws.iam.Role,
+        managed_policy_arns: Sequence[str],
+        partition: pulumi.Output[str],
+        registry_id: pulumi.Output[str],
+    ) -> list[pulumi.Resource]:
+        """Attach the requested managed policies, or else the least-privilege inline policy."""
+        if managed_policy_arns:
+            return [
+                aws.iam.RolePolicyAttachment(
+                    naming.managed_policy_attachment_name(name, arn),
+                    role=role.name,
+                    policy_arn=arn,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                for arn in managed_policy_arns
+            ]
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        document = pulumi.Output.all(partition, self.region, account_id, registry_id).apply(
+            lambda values: policies.to_json(
+                policies.execution_policy(
+                    partition=values[0],
+                    region=values[1],
+                    account_id=values[2],
+                    ecr_repository=policies.ecr_repository_arn(
+                        values[0], values[1], values[3], HUGGINGFACE_INFERENCE_REPOSITORY
+                    ),
+                )
+            )
+        )
+        return [
+            aws.iam.RolePolicy(
+                naming.child_name(name, naming.EXECUTION_POLICY),
+                role=role.id,
+                policy=document,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        ]
+
+
+def _container_environment(args: EmbeddingEndpointArgs) -> Mapping[str, pulumi.Input[str]]:
+    """The variables the HF inference toolkit reads, plus the caller's extras.
+
+    The token is wrapped as a secret even when passed as a plain string, so it is encrypted in
+    the state and masked in previews.
+    """
+    environment: dict[str, pulumi.Input[str]] = {
+        **args.environment,
+        "HF_MODEL_ID": args.model_id,
+        "HF_TASK": args.task,
+    }
+    if args.model_revision is not None:
+        environment["HF_MODEL_REVISION"] = args.model_revision
+    if args.hf_api_token is not None:
+        environment["HF_API_TOKEN"] = pulumi.Output.secret(args.hf_api_token)
+    return environment

@@ -1,0 +1,215 @@
+"""Run Pulumi programs against mocks and record what the engine would have been told.
+
+The stock `MockMonitor` keeps each resource's final state but forgets the parent, the
+dependencies and the secret-output requests; this one records them so tests can assert the
+dependency graph and the secret handling that a real `pulumi up` relies on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+
+import pulumi
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.stack import run_pulumi_func
+
+PROJECT: Final = "alex-sagemaker"
+STACK: Final = "dev"
+ACCOUNT_ID: Final = "123456789012"
+
+# Registry accounts as the provider's table has them (FACTS.md section 4); the mock plays the
+# provider, so the test asserts that whatever account it answers ends up in the image and policy.
+REGISTRY_ACCOUNTS: Final = {
+    "us-east-1": "763104351884",
+    "eu-central-1": "763104351884",
+    "ap-east-1": "871362719292",
+    "af-south-1": "626614931356",
+}
+
+T = TypeVar("T")
+
+
+@dataclass
+class Registration:
+    """One RegisterResource call as the engine saw it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    additional_secret_outputs: list[str]
+    secret_inputs: list[str]
+    """Top-level input properties that reach the engine marked secret."""
+
+
+@dataclass
+class Invocation:
+    token: str
+    args: dict[str, Any]
+
+
+def _autoname(logical_name: str) -> str:
+    """What Pulumi's auto-naming would produce: the logical name and 7 hex characters."""
+    return f"{logical_name}-{hashlib.sha256(logical_name.encode()).hexdigest()[:7]}"
+
+
+class AwsMocks(Mocks):
+    """Plays the AWS and time providers: echoes inputs and fills in names, ids and ARNs."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.invocations: list[Invocation] = []
+
+    def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        self.invocations.append(Invocation(args.token, dict(args.args)))
+        token = args.token
+        if token == "aws:index/getRegion:getRegion":
+            return {"id": self.region, "name": self.region, "region": self.region}
+        if token == "aws:index/getPartition:getPartition":
+            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "id": ACCOUNT_ID,
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
+                "userId": "AIDAEXAMPLE",
+            }
+        if token == "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage":
+            region = args.args.get("region") or self.region
+            registry = REGISTRY_ACCOUNTS[region]
+            repository, tag = args.args["repositoryName"], args.args["imageTag"]
+            return {
+                "id": registry,
+                "registryId": registry,
+                "registryPath": f"{registry}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}",
+                "repositoryName": repository,
+                "imageTag": tag,
+                "region": region,
+                "dnsSuffix": "amazonaws.com",
+            }
+        raise AssertionError(f"the program made an unexpected invoke: {token}")
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        name = state.get("name") or _autoname(args.name)
+        state["name"] = name
+        arn_suffix = {
+            "aws:iam/role:Role": f"iam::{ACCOUNT_ID}:role/{name}",
+            "aws:sagemaker/model:Model": f"sagemaker:{self.region}:{ACCOUNT_ID}:model/{name}",
+            "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
+                f"sagemaker:{self.region}:{ACCOUNT_ID}:endpoint-config/{name}"
+            ),
+            "aws:sagemaker/endpoint:Endpoint": (
+                f"sagemaker:{self.region}:{ACCOUNT_ID}:endpoint/{name}"
+            ),
+        }.get(args.typ)
+        if arn_suffix is not None:
+            state["arn"] = f"arn:aws:{arn_suffix.lower() if 'sagemaker' in args.typ else arn_suffix}"
+        return f"{name}-id", state
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that also keeps the request fields the stock one drops."""
+
+    def __init__(self, mocks: AwsMocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        wrapped = rpc.deserialize_properties(request.object)
+        secret_inputs = sorted(key for key, value in wrapped.items() if rpc.is_rpc_secret(value))
+        inputs, _ = rpc.deserialize_properties_unwrap_secrets(request.object, keep_internal=False)
+        registered = self.resources.get(response.urn)
+        self.registrations.append(
+            Registration(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                dependencies=list(request.dependencies),
+                inputs=inputs,
+                outputs=dict(registered.state) if registered else {},
+                additional_secret_outputs=list(request.additionalSecretOutputs),
+                secret_inputs=secret_inputs,
+            )
+        )
+        return response
+
+
+
+@dataclass
+class PulumiHarness:
+    """A fresh Pulumi runtime with mocks, for one test."""
+
+    region: str
+    mocks: AwsMocks
+    monitor: RecordingMonitor
+    loop: asyncio.AbstractEventLoop
+    results: list[Any] = field(default_factory=list)
+
+    def run(self, program: Callable[[], T]) -> T:
+        """Run `program` as a Pulumi program and wait for every registration to finish."""
+        holder: list[T] = []
+
+        def body() -> None:
+            holder.append(program())
+
+        self.loop.run_until_complete(run_pulumi_func(body))
+        return holder[0]
+
+    def resolve(self, value: Any) -> Any:
+        """The value an Output settles to."""
+        return self.loop.run_until_complete(pulumi.Output.from_input(value).future())
+
+    def is_secret(self, value: Any) -> bool:
+        return bool(self.loop.run_until_complete(pulumi.Output.from_input(value).is_secret()))
+
+    def exports(self) -> dict[str, Any]:
+        root = settings.get_root_resource()
+        assert root is not None
+        outputs: dict[str, Any] = getattr(root, "outputs")
+        return {key: self.resolve(value) for key, value in outputs.items()}
+
+    def of_type(self, type_token: str) -> list[Registration]:
+        return [r for r in self.monitor.registrations if r.type == type_token]
+
+    def one(self, type_token: str) -> Registration:
+        matches = self.of_type(type_token)
+        assert len(matches) == 1, f"expected one {type_token}, got {[m.name for m in matches]}"
+        return matches[0]
+
+    def by_urn(self) -> dict[str, Registration]:
+        return {r.urn: r for r in self.monitor.registrations}
+
+
+def start(region: str, config: dict[str, str], secret_keys: list[str]) -> PulumiHarness:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    full_config = {"aws:region": region, **config}
+    pulumi.runtime.set_all_config(full_config, secret_keys)
+    settings.ROOT.set(None)
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
+    mocks = AwsMocks(region)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+    return PulumiHarness(region=region, mocks=mocks, monitor=monitor, loop=loop)
+
+
+def stop(harness: PulumiHarness) -> None:
+    """Leave no config, root stack or loop behind for the next test."""
+    pulumi.runtime.set_all_config({}, [])
+    settings.ROOT.set(None)
+    harness.loop.close()
+    asyncio.set_event_loop(None)
