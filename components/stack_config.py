@@ -43,12 +43,6 @@ CONFIG_KEYS: Final = {
 """Argument field -> stack config key, for every key the program reads."""
 
 
-class _Unparsable(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 def _text(raw: str) -> str:
     return raw
 
@@ -59,10 +53,7 @@ def _optional_text(raw: str) -> str | None:
 
 
 def _integer(raw: str) -> int:
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise _Unparsable(f"{raw!r} is not an integer") from None
+    return int(raw.strip())
 
 
 def _optional_positive_integer(raw: str) -> int | None:
@@ -72,29 +63,21 @@ def _optional_positive_integer(raw: str) -> int | None:
 
 
 def _json(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        raise _Unparsable(f"{raw!r} is not valid JSON") from None
+    """Lists and maps arrive as JSON text; validation checks the shape."""
+    return json.loads(raw)
 
 
-def _string_list(raw: str) -> list[str]:
-    value = _json(raw)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _Unparsable(f"{raw!r} is not a list of strings")
-    return value
-
-
-def _string_map(raw: str) -> dict[str, str]:
-    """Tags set with `pulumi config set --path tags.cost 42` arrive as numbers: keep them as text."""
-    value = _json(raw)
+def _tag_map(raw: str) -> Any:
+    """`pulumi config set --path tags.cost 42` stores a number: tags keep it as text."""
+    value = json.loads(raw)
     if not isinstance(value, dict):
-        raise _Unparsable(f"{raw!r} is not a map of tag key to value")
-    scalars = (str, int, float, bool)
-    if not all(isinstance(item, scalars) for item in value.values()):
-        raise _Unparsable(f"{raw!r} has a value that is not a string, number or boolean")
+        return value
     return {
-        key: (json.dumps(item) if isinstance(item, bool) else str(item))
+        key: json.dumps(item)
+        if isinstance(item, bool)
+        else str(item)
+        if isinstance(item, int | float)
+        else item
         for key, item in value.items()
     }
 
@@ -110,8 +93,8 @@ _PARSERS: Final[dict[str, tuple[Callable[[str], Any], Any]]] = {
     "provisioned_concurrency": (_optional_positive_integer, None),
     "iam_propagation_delay": (_text, DEFAULT_IAM_PROPAGATION_DELAY),
     "role_arn": (_optional_text, None),
-    "managed_policy_arns": (_string_list, ()),
-    "tags": (_string_map, {}),
+    "managed_policy_arns": (_json, ()),
+    "tags": (_tag_map, {}),
 }
 
 
@@ -127,18 +110,16 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
             continue
         try:
             values[field] = parse(raw)
-        except _Unparsable as error:
-            problems.append(Problem(key, error.message))
-            values[field] = default
+        except ValueError:
+            # Not a number or not JSON: validation then rejects the raw text with a message
+            # that says what is allowed.
+            values[field] = raw
 
     values["hf_api_token"], token_problems = _hf_api_token(config)
     problems.extend(token_problems)
 
-    unparsed = {problem.setting for problem in problems}
     for problem in check_settings(**values, environment={}):
-        key = CONFIG_KEYS.get(problem.setting, problem.setting)
-        if key not in unparsed:
-            problems.append(Problem(key, problem.message))
+        problems.append(Problem(CONFIG_KEYS.get(problem.setting, problem.setting), problem.message))
     if problems:
         raise InvalidSettingsError(
             f"Stack configuration of project {config.name!r}", _in_key_order(problems)

@@ -36,7 +36,8 @@ MODEL_ID_PATTERN: Final = re.compile(rf"^{_HUB_PART}(?:/{_HUB_PART})?$")
 MODEL_REVISION_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
 TASK_PATTERN: Final = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 
-# huggingface-pytorch-inference tags: <torch>-transformers<version>-<cpu|gpu>-py<NN>[-cu<NNN>]-ubuntu<NN.NN>[-suffix]
+# huggingface-pytorch-inference tags look like
+# <torch>-transformers<version>-<cpu|gpu>-py<NN>[-cu<NNN>]-ubuntu<NN.NN>[-suffix]
 IMAGE_TAG_PATTERN: Final = re.compile(
     r"^\d+\.\d+(?:\.\d+)?-transformers\d+\.\d+(?:\.\d+)?-(?P<device>cpu|gpu)-py\d{2,3}"
     r"(?:-cu\d{3})?-ubuntu\d{2}\.\d{2}(?:-[A-Za-z0-9.]+)*$"
@@ -58,7 +59,6 @@ RESERVED_ENVIRONMENT_KEYS: Final = {
 
 def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
-
 
 
 def component_name(name: object) -> list[Problem]:
@@ -97,7 +97,8 @@ def endpoint_name(value: object) -> list[Problem]:
         return [
             Problem(
                 setting,
-                f"{value!r} is {len(value)} characters; SageMaker allows at most {SAGEMAKER_NAME_MAX}",
+                f"{value!r} is {len(value)} characters; SageMaker allows at most "
+                f"{SAGEMAKER_NAME_MAX}",
             )
         ]
     if not ENDPOINT_NAME_PATTERN.match(value):
@@ -176,10 +177,14 @@ def image_tag(value: object) -> list[Problem]:
     return []
 
 
+def _not_allowed(value: object) -> str:
+    return f"{value!r} is not {'allowed' if _is_int(value) else 'an integer'}"
+
+
 def memory_size_in_mb(value: object) -> list[Problem]:
     if not _is_int(value) or value not in SERVERLESS_MEMORY_SIZES_MB:
         allowed = ", ".join(str(size) for size in SERVERLESS_MEMORY_SIZES_MB)
-        return [Problem("memory_size_in_mb", f"{value!r} is not allowed; use one of {allowed}")]
+        return [Problem("memory_size_in_mb", f"{_not_allowed(value)}; use one of {allowed}")]
     return []
 
 
@@ -188,7 +193,7 @@ def max_concurrency(value: object) -> list[Problem]:
         return [
             Problem(
                 "max_concurrency",
-                f"{value!r} is not allowed; use an integer from 1 to {SERVERLESS_MAX_CONCURRENCY}",
+                f"{_not_allowed(value)}; use an integer from 1 to {SERVERLESS_MAX_CONCURRENCY}",
             )
         ]
     return []
@@ -197,13 +202,15 @@ def max_concurrency(value: object) -> list[Problem]:
 def provisioned_concurrency(value: object, max_concurrency_value: object) -> list[Problem]:
     if value is None:
         return []
-    upper = max_concurrency_value if _is_int(max_concurrency_value) else SERVERLESS_MAX_CONCURRENCY
+    upper = SERVERLESS_MAX_CONCURRENCY
+    if _is_int(max_concurrency_value) and 1 <= max_concurrency_value < upper:
+        upper = max_concurrency_value
     if not _is_int(value) or not 1 <= value <= upper:
         return [
             Problem(
                 "provisioned_concurrency",
-                f"{value!r} is not allowed; use an integer from 1 to max_concurrency ({upper}), "
-                "or leave it unset for none",
+                f"{_not_allowed(value)}; use an integer from 1 to the maximum concurrency "
+                f"({upper}), or none for no provisioned concurrency",
             )
         ]
     return []
@@ -228,7 +235,8 @@ def role_arn(value: object) -> list[Problem]:
         return [
             Problem(
                 "role_arn",
-                f"{value!r} is not an IAM role ARN; use 'arn:aws:iam::<12-digit account>:role/<name>'",
+                f"{value!r} is not an IAM role ARN; use "
+                "'arn:aws:iam::<12-digit account>:role/<name>'",
             )
         ]
     return []
@@ -257,8 +265,8 @@ def managed_policy_arns(value: object, role_arn_value: object) -> list[Problem]:
         problems.append(
             Problem(
                 setting,
-                "cannot be combined with role_arn: policies are attached only to a role the "
-                "component creates; attach them to your own role instead",
+                "cannot be combined with an existing role ARN: policies are attached only to "
+                "a role the component creates; attach them to your own role instead",
             )
         )
     return problems
@@ -274,7 +282,8 @@ def environment(value: object, reserved_in_use: int) -> list[Problem]:
         problems.append(
             Problem(
                 setting,
-                f"{len(value)} variables plus the {reserved_in_use} the component sets make {total}; "
+                f"{len(value)} variables plus the {reserved_in_use} the component sets make "
+                f"{total}; "
                 f"SageMaker allows at most {MODEL_ENVIRONMENT_MAX_ENTRIES}",
             )
         )
@@ -324,7 +333,11 @@ def tags(value: object) -> list[Problem]:
     if len(value) > TAGS_MAX:
         problems.append(Problem(setting, f"{len(value)} tags given; AWS allows at most {TAGS_MAX}"))
     for key, item in value.items():
-        if not isinstance(key, str) or not 1 <= len(key) <= TAG_KEY_MAX or not TAG_PATTERN.match(key):
+        if (
+            not isinstance(key, str)
+            or not 1 <= len(key) <= TAG_KEY_MAX
+            or not TAG_PATTERN.match(key)
+        ):
             problems.append(
                 Problem(
                     setting,

@@ -112,7 +112,9 @@ class AwsMocks(Mocks):
             ),
         }.get(args.typ)
         if arn_suffix is not None:
-            state["arn"] = f"arn:aws:{arn_suffix.lower() if 'sagemaker' in args.typ else arn_suffix}"
+            # SageMaker lower-cases resource names inside its ARNs.
+            sagemaker = args.typ.startswith("aws:sagemaker/")
+            state["arn"] = f"arn:aws:{arn_suffix.lower() if sagemaker else arn_suffix}"
         return f"{name}-id", state
 
 
@@ -124,7 +126,7 @@ class RecordingMonitor(MockMonitor):
         self.registrations: list[Registration] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             return response
         wrapped = rpc.deserialize_properties(request.object)
@@ -145,7 +147,6 @@ class RecordingMonitor(MockMonitor):
             )
         )
         return response
-
 
 
 @dataclass
@@ -178,7 +179,7 @@ class PulumiHarness:
     def exports(self) -> dict[str, Any]:
         root = settings.get_root_resource()
         assert root is not None
-        outputs: dict[str, Any] = getattr(root, "outputs")
+        outputs: dict[str, Any] = root.outputs  # type: ignore[attr-defined]
         return {key: self.resolve(value) for key, value in outputs.items()}
 
     def of_type(self, type_token: str) -> list[Registration]:

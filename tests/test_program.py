@@ -1,0 +1,388 @@
+"""`__main__.py` under mocks: exactly the reference's resources, done right, and its exports."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.errors import InvalidSettingsError
+from tests.conftest import StartPulumi
+from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness
+
+PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
+IMAGE_TAG = "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
+US_EAST_1_REPOSITORY = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference"
+
+ROLE = "aws:iam/role:Role"
+POLICY = "aws:iam/rolePolicy:RolePolicy"
+SLEEP = "time:index/sleep:Sleep"
+MODEL = "aws:sagemaker/model:Model"
+CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+COMPONENT = "alex:sagemaker:EmbeddingEndpoint"
+
+
+def run_program(harness: PulumiHarness) -> dict[str, Any]:
+    harness.run(lambda: runpy.run_path(str(PROGRAM), run_name="__main__"))
+    return harness.exports()
+
+
+def config(**values: str) -> dict[str, str]:
+    return {f"alex-sagemaker:{key}": value for key, value in values.items()}
+
+
+def test_default_stack_registers_exactly_the_reference_resources(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks()
+    run_program(harness)
+
+    assert sorted((r.type, r.name) for r in harness.monitor.registrations) == sorted(
+        [
+            (COMPONENT, "alex-embedding"),
+            (ROLE, "alex-embedding-role"),
+            (POLICY, "alex-embedding-execution-policy"),
+            (SLEEP, "alex-embedding-iam-propagation"),
+            (MODEL, "alex-embedding-model"),
+            (CONFIG, "alex-embedding-config"),
+            (ENDPOINT, "alex-embedding-endpoint"),
+        ]
+    )
+
+
+def test_role_is_trusted_only_by_sagemaker(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+    run_program(harness)
+
+    role = harness.one(ROLE)
+    assert json.loads(role.inputs["assumeRolePolicy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    assert "name" not in role.inputs, "the role must be auto-named, not fixed"
+
+
+def test_execution_policy_is_least_privilege_for_this_region_and_account(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(region="us-east-1")
+    run_program(harness)
+
+    policy = harness.one(POLICY)
+    role = harness.one(ROLE)
+    assert policy.inputs["role"] == f"{role.outputs['name']}-id"
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert statements == {
+        "PullInferenceImage": {
+            "Sid": "PullInferenceImage",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            ],
+            "Resource": (
+                "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-inference"
+            ),
+        },
+        "AuthenticateToEcr": {
+            "Sid": "AuthenticateToEcr",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        "WriteEndpointLogs": {
+            "Sid": "WriteEndpointLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            "Resource": [
+                f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/*",
+                f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/*"
+                ":log-stream:*",
+            ],
+        },
+        "PublishMetrics": {
+            "Sid": "PublishMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+        },
+    }
+    assert not harness.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+
+
+def test_propagation_wait_uses_the_configured_delay(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+    run_program(harness)
+
+    sleep = harness.one(SLEEP)
+    role = harness.one(ROLE)
+    assert sleep.inputs == {
+        "createDuration": "15s",
+        "triggers": {"role_arn": role.outputs["arn"]},
+    }
+
+
+def test_model_runs_the_hub_model_from_the_regional_image(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+    run_program(harness)
+
+    model = harness.one(MODEL)
+    assert model.inputs == {
+        "executionRoleArn": harness.one(ROLE).outputs["arn"],
+        "primaryContainer": {
+            "image": f"{US_EAST_1_REPOSITORY}:{IMAGE_TAG}",
+            "mode": "SingleModel",
+            "environment": {
+                "HF_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2",
+                "HF_TASK": "feature-extraction",
+            },
+        },
+    }
+    assert model.secret_inputs == []
+
+
+def test_endpoint_configuration_is_serverless_with_one_variant(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+    run_program(harness)
+
+    endpoint_config = harness.one(CONFIG)
+    assert endpoint_config.inputs == {
+        "productionVariants": [
+            {
+                "variantName": "AllTraffic",
+                "modelName": harness.one(MODEL).outputs["name"],
+                "serverlessConfig": {"memorySizeInMb": 3072, "maxConcurrency": 2},
+            }
+        ]
+    }
+    assert "name" not in endpoint_config.inputs, "the configuration must be auto-named"
+
+
+def test_endpoint_has_the_configured_name_and_points_at_the_configuration(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks()
+    run_program(harness)
+
+    endpoint = harness.one(ENDPOINT)
+    assert endpoint.inputs == {
+        "name": "alex-embedding-endpoint",
+        "endpointConfigName": harness.one(CONFIG).outputs["name"],
+    }
+
+
+def test_stack_exports_the_endpoint_and_what_it_is_made_of(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+    exports = run_program(harness)
+
+    assert exports == {
+        "endpoint_name": "alex-embedding-endpoint",
+        "endpoint_arn": (
+            f"arn:aws:sagemaker:us-east-1:{ACCOUNT_ID}:endpoint/alex-embedding-endpoint"
+        ),
+        "model_name": harness.one(MODEL).outputs["name"],
+        "endpoint_config_name": harness.one(CONFIG).outputs["name"],
+        "role_arn": harness.one(ROLE).outputs["arn"],
+        "image_uri": f"{US_EAST_1_REPOSITORY}:{IMAGE_TAG}",
+        "region": "us-east-1",
+    }
+
+
+def test_children_depend_on_each_other_in_order(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+    run_program(harness)
+
+    urn = {r.type: r.urn for r in harness.monitor.registrations}
+    deps = {r.type: set(r.dependencies) for r in harness.monitor.registrations}
+    assert urn[ROLE] in deps[POLICY]
+    assert {urn[ROLE], urn[POLICY]} <= deps[SLEEP]
+    assert urn[SLEEP] in deps[MODEL]
+    assert urn[MODEL] in deps[CONFIG]
+    assert urn[CONFIG] in deps[ENDPOINT]
+    # Registration order follows the same chain.
+    order = [r.type for r in harness.monitor.registrations]
+    assert order == [COMPONENT, ROLE, POLICY, SLEEP, MODEL, CONFIG, ENDPOINT]
+
+
+def test_every_child_is_parented_to_the_component(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+    run_program(harness)
+
+    component = harness.one(COMPONENT)
+    children = [r for r in harness.monitor.registrations if r.type != COMPONENT]
+    assert len(children) == 6
+    assert {child.parent for child in children} == {component.urn}
+    assert component.parent.endswith("::pulumi:pulumi:Stack::alex-sagemaker-dev")
+
+
+@pytest.mark.parametrize(
+    ("region", "registry"),
+    [("eu-central-1", "763104351884"), ("ap-east-1", "871362719292")],
+)
+def test_other_regions_get_their_own_registry(
+    pulumi_mocks: StartPulumi, region: str, registry: str
+) -> None:
+    harness = pulumi_mocks(region=region)
+    exports = run_program(harness)
+
+    lookups = [
+        i.args
+        for i in harness.mocks.invocations
+        if i.token == "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage"
+    ]
+    assert lookups == [
+        {
+            "repositoryName": "huggingface-pytorch-inference",
+            "imageTag": IMAGE_TAG,
+            "region": region,
+        }
+    ]
+    image = f"{registry}.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-inference:{IMAGE_TAG}"
+    assert harness.one(MODEL).inputs["primaryContainer"]["image"] == image
+    assert exports["image_uri"] == image
+    assert exports["region"] == region
+    pull = json.loads(harness.one(POLICY).inputs["policy"])["Statement"][0]
+    assert (
+        pull["Resource"]
+        == f"arn:aws:ecr:{region}:{registry}:repository/huggingface-pytorch-inference"
+    )
+
+
+def test_every_config_key_reaches_the_resources(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks(
+        config=config(
+            endpointName="search-embeddings",
+            modelId="BAAI/bge-small-en-v1.5",
+            modelRevision="5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
+            task="sentence-similarity",
+            imageTag="2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04",
+            memorySizeInMb="6144",
+            maxConcurrency="10",
+            provisionedConcurrency="3",
+            iamPropagationDelay="1m30s",
+            tags=json.dumps({"team": "ml", "cost-center": 42}),
+        )
+    )
+    exports = run_program(harness)
+
+    assert exports["endpoint_name"] == "search-embeddings"
+    model = harness.one(MODEL)
+    container = model.inputs["primaryContainer"]
+    assert container["environment"] == {
+        "HF_MODEL_ID": "BAAI/bge-small-en-v1.5",
+        "HF_MODEL_REVISION": "5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
+        "HF_TASK": "sentence-similarity",
+    }
+    assert container["image"].endswith(":2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04")
+    variant = harness.one(CONFIG).inputs["productionVariants"][0]
+    assert variant["serverlessConfig"] == {
+        "memorySizeInMb": 6144,
+        "maxConcurrency": 10,
+        "provisionedConcurrency": 3,
+    }
+    assert harness.one(SLEEP).inputs["createDuration"] == "1m30s"
+    tags = {"team": "ml", "cost-center": "42"}
+    for type_token in (ROLE, MODEL, CONFIG, ENDPOINT):
+        assert harness.one(type_token).inputs["tags"] == tags, type_token
+
+
+def test_existing_role_from_config_skips_role_policy_and_wait(pulumi_mocks: StartPulumi) -> None:
+    role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/service-role/AmazonSageMaker-ExecutionRole"
+    harness = pulumi_mocks(config=config(roleArn=role_arn))
+    exports = run_program(harness)
+
+    types = {r.type for r in harness.monitor.registrations}
+    assert types == {COMPONENT, MODEL, CONFIG, ENDPOINT}
+    assert harness.one(MODEL).inputs["executionRoleArn"] == role_arn
+    assert exports["role_arn"] == role_arn
+
+
+def test_managed_policies_from_config_replace_the_inline_policy(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks(
+        config=config(
+            managedPolicyArns=json.dumps(["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"])
+        )
+    )
+    run_program(harness)
+
+    assert not harness.of_type(POLICY)
+    attachment = harness.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.name == "alex-embedding-AmazonSageMakerFullAccess"
+    assert attachment.inputs == {
+        "role": harness.one(ROLE).outputs["name"],
+        "policyArn": "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
+    }
+    assert attachment.urn in harness.one(SLEEP).dependencies
+
+
+def test_hf_api_token_stays_secret_end_to_end(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks(
+        config=config(hfApiToken="hf_gated_model_token"),
+        secret_keys=["alex-sagemaker:hfApiToken"],
+    )
+    exports = run_program(harness)
+
+    model = harness.one(MODEL)
+    assert model.inputs["primaryContainer"]["environment"]["HF_API_TOKEN"] == "hf_gated_model_token"
+    assert model.secret_inputs == ["primaryContainer"]
+    assert model.additional_secret_outputs == ["primaryContainer"]
+    assert "hf_gated_model_token" not in json.dumps(exports)
+
+
+def test_plain_text_hf_api_token_is_refused_before_anything_is_registered(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(config=config(hfApiToken="hf_plain"))
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        run_program(harness)
+
+    assert raised.value.settings == ("hfApiToken",)
+    assert "pulumi config set --secret hfApiToken" in str(raised.value)
+    assert harness.monitor.registrations == []
+
+
+def test_bad_config_lists_every_problem_by_key_and_registers_nothing(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(
+        config=config(
+            memorySizeInMb="lots",
+            maxConcurrency="500",
+            imageTag="1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04",
+            endpointName="alex_embedding",
+            iamPropagationDelay="15 seconds",
+        )
+    )
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        run_program(harness)
+
+    assert raised.value.settings == (
+        "endpointName",
+        "imageTag",
+        "memorySizeInMb",
+        "maxConcurrency",
+        "iamPropagationDelay",
+    )
+    message = str(raised.value)
+    assert "memorySizeInMb: 'lots' is not an integer" in message
+    assert "maxConcurrency: 500 is not allowed; use an integer from 1 to 200" in message
+    assert "serverless endpoints have no GPUs" in message
+    assert harness.monitor.registrations == []
