@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -13,15 +14,19 @@ StartPulumi = Callable[..., PulumiHarness]
 
 @pytest.fixture
 def pulumi_mocks() -> Iterator[StartPulumi]:
-    """Call it with a region, project config and secret keys; each call gets a new event loop."""
+    """Call it with a region, project config, secret keys and other stacks' outputs.
+
+    Each call gets a new event loop and its own config; all are reset after the test.
+    """
     started: list[PulumiHarness] = []
 
     def _start(
         region: str = "us-east-1",
         config: dict[str, str] | None = None,
         secret_keys: list[str] | None = None,
+        stack_outputs: dict[str, dict[str, Any]] | None = None,
     ) -> PulumiHarness:
-        harness = start(region, config or {}, secret_keys or [])
+        harness = start(region, config or {}, secret_keys or [], stack_outputs)
         started.append(harness)
         return harness
 

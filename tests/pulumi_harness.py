@@ -64,9 +64,11 @@ def _autoname(logical_name: str) -> str:
 class AwsMocks(Mocks):
     """Plays the AWS and time providers: echoes inputs and fills in names, ids and ARNs."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, stack_outputs: dict[str, dict[str, Any]] | None = None) -> None:
         self.region = region
         self.invocations: list[Invocation] = []
+        self.stack_outputs = stack_outputs or {}
+        """Outputs of other stacks, by stack name, for StackReferences."""
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         self.invocations.append(Invocation(args.token, dict(args.args)))
@@ -98,6 +100,13 @@ class AwsMocks(Mocks):
         raise AssertionError(f"the program made an unexpected invoke: {token}")
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            stack = args.inputs["name"]
+            return stack, {
+                "name": stack,
+                "outputs": self.stack_outputs[stack],
+                "secretOutputNames": [],
+            }
         state = dict(args.inputs)
         name = state.get("name") or _autoname(args.name)
         state["name"] = name
@@ -194,7 +203,12 @@ class PulumiHarness:
         return {r.urn: r for r in self.monitor.registrations}
 
 
-def start(region: str, config: dict[str, str], secret_keys: list[str]) -> PulumiHarness:
+def start(
+    region: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
+) -> PulumiHarness:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     full_config = {"aws:region": region, **config}
@@ -202,7 +216,7 @@ def start(region: str, config: dict[str, str], secret_keys: list[str]) -> Pulumi
     settings.ROOT.set(None)
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
-    mocks = AwsMocks(region)
+    mocks = AwsMocks(region, stack_outputs)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
     return PulumiHarness(region=region, mocks=mocks, monitor=monitor, loop=loop)
