@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.conftest import StartPulumi
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-SNIPPETS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+SNIPPETS: list[str] = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 
 
 def snippet_containing(text: str) -> str:
