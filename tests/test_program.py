@@ -12,18 +12,20 @@ import pytest
 from components.errors import InvalidSettingsError
 from tests.conftest import StartPulumi
 from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness
+from tests.resource_types import (
+    COMPONENT,
+    CONFIG,
+    ENDPOINT,
+    MODEL,
+    POLICY,
+    POLICY_ATTACHMENT,
+    ROLE,
+    SLEEP,
+)
 
 PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
 IMAGE_TAG = "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
 US_EAST_1_REPOSITORY = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference"
-
-ROLE = "aws:iam/role:Role"
-POLICY = "aws:iam/rolePolicy:RolePolicy"
-SLEEP = "time:index/sleep:Sleep"
-MODEL = "aws:sagemaker/model:Model"
-CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-COMPONENT = "alex:sagemaker:EmbeddingEndpoint"
 
 
 def run_program(harness: PulumiHarness) -> dict[str, Any]:
@@ -123,7 +125,7 @@ def test_execution_policy_is_least_privilege_for_this_region_and_account(
             "Resource": "*",
         },
     }
-    assert not harness.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert not harness.of_type(POLICY_ATTACHMENT)
 
 
 def test_propagation_wait_uses_the_configured_delay(pulumi_mocks: StartPulumi) -> None:
@@ -322,7 +324,7 @@ def test_managed_policies_from_config_replace_the_inline_policy(pulumi_mocks: St
     run_program(harness)
 
     assert not harness.of_type(POLICY)
-    attachment = harness.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    attachment = harness.one(POLICY_ATTACHMENT)
     assert attachment.name == "alex-embedding-AmazonSageMakerFullAccess"
     assert attachment.inputs == {
         "role": harness.one(ROLE).outputs["name"],

@@ -7,14 +7,7 @@ import pytest
 from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettingsError
 from tests.conftest import StartPulumi
 from tests.pulumi_harness import ACCOUNT_ID
-
-COMPONENT = "alex:sagemaker:EmbeddingEndpoint"
-ROLE = "aws:iam/role:Role"
-POLICY = "aws:iam/rolePolicy:RolePolicy"
-SLEEP = "time:index/sleep:Sleep"
-MODEL = "aws:sagemaker/model:Model"
-CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+from tests.resource_types import COMPONENT, CONFIG, ENDPOINT, MODEL, ROLE
 
 
 def test_two_components_in_one_program_do_not_collide(pulumi_mocks: StartPulumi) -> None:
