@@ -1,0 +1,5 @@
+"""`python -m embeddings`: see embeddings/cli.py."""
+
+from embeddings.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""Errors the embeddings client raises, each with a message a person can act on."""
+
+from __future__ import annotations
+
+
+class EmbeddingError(Exception):
+    """Base class: anything that kept the client from returning embeddings."""
+
+
+class InvalidInputError(EmbeddingError, ValueError):
+    """The texts or payload are unusable; nothing was sent."""
+
+
+class ConfigurationError(EmbeddingError):
+    """No endpoint or region could be worked out, or credentials are missing."""
+
+
+class EndpointNotFoundError(EmbeddingError):
+    """SageMaker has no endpoint of that name in that region (often: the wrong region)."""
+
+    def __init__(self, endpoint_name: str, region: str | None) -> None:
+        self.endpoint_name = endpoint_name
+        self.region = region
+        super().__init__(
+            f"endpoint {endpoint_name!r} was not found in region {region or '(unknown)'}; "
+            "check the region (the deployed one is `pulumi stack output region`) and pass "
+            "--region or set DEFAULT_AWS_REGION"
+        )
+
+
+class EndpointUnavailableError(EmbeddingError):
+    """The endpoint kept answering with retryable errors until the deadline passed."""
+
+
+class PayloadTooLargeError(EmbeddingError):
+    """A single text produces more output than one request may carry."""
+
+
+class UnexpectedResponseError(EmbeddingError):
+    """The endpoint answered with JSON of a shape that is not an embedding."""
+
+
+class ModelInvocationError(EmbeddingError):
+    """The model container itself failed on the request (SageMaker's ModelError)."""
