@@ -89,13 +89,13 @@ def sentence_embedding(item: Any) -> tuple[Vector, Layout]:
 
 
 def sentence_embeddings(body: Any, expected_count: int) -> tuple[list[Vector], Layout]:
-    """One normalised embedding per text, in order, from a batch response.
-
-    A response for a single text may come without the batch dimension (`[1][T][D]` or `[D]`).
-    """
+    """One normalised embedding per text, in order, and whether the endpoint sent token vectors
+    or pooled ones."""
     if isinstance(body, dict) and "embeddings" in body:
         body = body["embeddings"]
-    if expected_count == 1 and (_is_vector(body) or _is_matrix(body)):
+    # A lone text may come without the batch dimension: `[D]` pooled or `[T][D]` tokens. A
+    # one-row matrix is a batch of one pooled vector: token output always has [CLS] and [SEP].
+    if expected_count == 1 and (_is_vector(body) or (_is_matrix(body) and len(body) > 1)):
         vector, layout = sentence_embedding(body)
         return [vector], layout
     if not isinstance(body, list) or len(body) != expected_count:

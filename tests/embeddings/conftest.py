@@ -1,0 +1,47 @@
+"""Fixtures for the runtime side: fake AWS credentials, no stray configuration, fixture data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURE = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "token_level.json").read_text()
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """No real credentials, endpoint or region leak in; the working directory has no .env."""
+    for variable in (
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+        "SAGEMAKER_ENDPOINT",
+        "DEFAULT_AWS_REGION",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+
+
+@pytest.fixture
+def token_level() -> list[Any]:
+    """The real container's token-level answer for FIXTURE["texts"]."""
+    return list(FIXTURE["token_level"])
+
+
+@pytest.fixture
+def expected_embeddings() -> list[list[float]]:
+    """sentence-transformers' embeddings of FIXTURE["texts"]."""
+    return list(FIXTURE["sentence_transformers"])

@@ -1,0 +1,85 @@
+"""Batch planning: every text once, in order, within the payload limits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from embeddings.batching import (
+    PAYLOAD_LIMIT_BYTES,
+    SAFETY_FACTOR,
+    OutputModel,
+    estimate_tokens,
+    plan_batches,
+    request_bytes,
+)
+
+SHORT = [f"Quarterly revenue note number {i} for the portfolio." for i in range(1000)]
+TOKENS = OutputModel(layout="tokens", dimension=384)
+POOLED = OutputModel(layout="pooled", dimension=384)
+BUDGET = PAYLOAD_LIMIT_BYTES * SAFETY_FACTOR
+
+
+def covered(batches: list[range]) -> list[int]:
+    return [index for batch in batches for index in batch]
+
+
+def test_estimate_tokens_errs_high_and_stops_at_truncation() -> None:
+    # "vectorize me" is 5 real tokens: [CLS] vector ##ize me [SEP].
+    assert estimate_tokens("vectorize me", 256) == 6
+    assert estimate_tokens("x" * 3000, 256) == 256
+    assert estimate_tokens("x" * 3000, None) == 1002
+    # Every non-ASCII character may be a token of its own.
+    assert estimate_tokens("市场在央行宣布后上涨", 256) == 12
+    assert estimate_tokens("🚀🚀🚀", 256) == 5
+
+
+@pytest.mark.parametrize("output", [TOKENS, POOLED])
+def test_every_text_once_in_order_within_the_response_budget(output: OutputModel) -> None:
+    batches = plan_batches(SHORT, output, max_length=256, max_texts=10_000)
+
+    assert covered(batches) == list(range(len(SHORT)))
+    for batch in batches:
+        estimated = sum(output.response_bytes(SHORT[i], 256) for i in batch)
+        assert estimated <= BUDGET
+
+
+def test_pooled_output_packs_many_more_texts_per_request() -> None:
+    token_batches = plan_batches(SHORT, TOKENS, max_length=256, max_texts=10_000)
+    pooled_batches = plan_batches(SHORT, POOLED, max_length=256, max_texts=10_000)
+
+    assert len(token_batches) >= 5 * len(pooled_batches)
+    assert len(pooled_batches) == 3  # 1000 texts at 8.4 KB each in 3.4 MB responses
+
+
+def test_max_texts_caps_each_batch() -> None:
+    batches = plan_batches(SHORT, POOLED, max_length=256, max_texts=64)
+
+    assert [len(batch) for batch in batches] == [64] * 15 + [40]
+
+
+def test_request_budget_binds_for_long_texts_with_pooled_output() -> None:
+    long_texts = ["word " * 20_000] * 40  # 100 KB of text each
+
+    batches = plan_batches(long_texts, POOLED, max_length=256, max_texts=10_000)
+
+    assert covered(batches) == list(range(40))
+    for batch in batches:
+        assert sum(request_bytes(long_texts[i]) for i in batch) <= BUDGET
+    assert len(batches) == 2
+
+
+def test_a_text_larger_than_the_budget_gets_a_batch_of_its_own() -> None:
+    texts = ["a", "x" * 5_000_000, "b"]
+
+    assert plan_batches(texts, POOLED, max_length=256, max_texts=100) == [
+        range(0, 1),
+        range(1, 2),
+        range(2, 3),
+    ]
+
+
+def test_request_bytes_counts_json_escapes() -> None:
+    assert request_bytes('say "hi"') == len(json.dumps('say "hi"')) + 2
+    assert request_bytes("é") == len('"\\u00e9"') + 2
