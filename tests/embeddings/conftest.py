@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ FIXTURE = json.loads(
 
 
 @pytest.fixture(autouse=True)
-def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No real credentials, endpoint or region leak in; the working directory has no .env."""
     for variable in (
         "AWS_PROFILE",
@@ -32,7 +31,7 @@ def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Pa
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
+    return tmp_path
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def test_a_text_larger_than_the_budget_gets_a_batch_of_its_own() -> None:
     texts = ["a", "x" * 5_000_000, "b"]
 
     assert plan_batches(texts, POOLED, max_length=256, max_texts=100) == [
-        range(0, 1),
+        range(1),
         range(1, 2),
         range(2, 3),
     ]

@@ -234,7 +234,8 @@ def test_model_error_carries_the_containers_message(client: EmbeddingClient, stu
     stub.add_client_error(
         "invoke_endpoint",
         service_error_code="ModelError",
-        service_message='Received client error (400) from primary with message "index out of range"',
+        service_message='Received client error (400) from primary with message "index out of '
+        'range in self"',
         http_status_code=424,
         modeled_fields={"OriginalStatusCode": 400},
     )
