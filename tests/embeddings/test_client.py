@@ -335,6 +335,16 @@ def test_defaults_to_the_reference_endpoint_and_boto3_region(
     assert (client.endpoint_name, client.region) == ("alex-embedding-endpoint", "ca-central-1")
 
 
+def test_botocore_retries_blips_and_waits_long_enough_for_a_cold_start(
+    client: EmbeddingClient,
+) -> None:
+    config: Any = client.runtime.meta.config
+
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert config.read_timeout == 70.0
+    assert config.connect_timeout == 10.0
+
+
 def test_no_region_anywhere_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError) as raised:
         EmbeddingClient(session=boto3.Session())

@@ -1,0 +1,273 @@
+"""The command line in-process against moto: output, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from embeddings.cli import main
+from tests.embeddings.moto_helpers import deploy, queue_results
+
+REGION = "eu-central-1"
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
+    return dot / math.sqrt(math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
+
+
+def test_invoke_one_text_prints_one_sentence_embedding(
+    aws: None, token_level: list[Any], expected_embeddings: list[list[float]]
+) -> None:
+    deploy(REGION)
+    queue_results([[token_level[0]]], REGION)
+
+    code, out = run("invoke", "vectorize me", "--region", REGION)
+
+    assert code == 0
+    vector = json.loads(out)
+    assert len(vector) == 384
+    assert cosine(vector, expected_embeddings[0]) >= 0.9999
+
+
+def test_invoke_several_texts_prints_one_array_each(
+    aws: None, token_level: list[Any], expected_embeddings: list[list[float]]
+) -> None:
+    deploy(REGION)
+    queue_results([token_level], REGION)
+    texts = [
+        "vectorize me",
+        "The quick brown fox jumps over the lazy dog.",
+        "Les marchés financiers ont progressé après l'annonce de la banque centrale.",
+    ]
+
+    code, out = run("invoke", *texts, "--region", REGION)
+
+    assert code == 0
+    vectors = json.loads(out)
+    assert [cosine(v, e) >= 0.9999 for v, e in zip(vectors, expected_embeddings, strict=True)] == [
+        True
+    ] * 3
+
+
+def test_invoke_file_reads_the_payload_and_raw_prints_the_endpoints_json(
+    aws: None, token_level: list[Any], tmp_path: Path
+) -> None:
+    deploy(REGION)
+    payload = tmp_path / "vectorize_me.json"
+    payload.write_text('{"inputs": "vectorize me"}')
+    queue_results([token_level[0]], REGION)
+
+    code, out = run("invoke", "--file", str(payload), "--raw", "--region", REGION)
+
+    assert code == 0
+    assert json.loads(out) == token_level[0]
+
+
+def test_shipped_example_payload_is_the_references() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "vectorize_me.json"
+
+    assert json.loads(shipped.read_text()) == {"inputs": "vectorize me"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        ("{not json", "is not valid JSON"),
+        ('{"text": "x"}', 'must be a JSON object with "inputs"'),
+    ],
+)
+def test_bad_payload_file_is_one_line_on_stderr(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    path = tmp_path / "payload.json"
+    if content is not None:
+        path.write_text(content)
+
+    code, out = run("invoke", "--file", str(path), "--region", REGION)
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert out == ""
+    assert err.startswith("error: payload file")
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_status_in_service_exits_zero(aws: None) -> None:
+    deploy(REGION)
+
+    code, out = run("status", "--region", REGION)
+
+    assert code == 0
+    lines = dict(line.split(None, 1) for line in out.strip().splitlines())
+    assert lines["endpoint"] == "alex-embedding-endpoint"
+    assert lines["region"] == REGION
+    assert lines["status"] == "InService"
+    assert lines["config"] == "alex-embedding-config-9a8b7c6"
+    assert lines["created"].startswith("20")
+
+
+def test_status_of_a_missing_endpoint_names_the_region(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy("us-east-1")
+
+    code, _ = run("status", "--region", REGION)
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == (
+        f"error: endpoint 'alex-embedding-endpoint' was not found in region {REGION}; check the "
+        "region (the deployed one is `pulumi stack output region`) and pass --region or set "
+        "DEFAULT_AWS_REGION\n"
+    )
+
+
+def test_endpoint_and_region_from_dotenv(
+    aws: None, isolated_aws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy(REGION, "alex-from-dotenv")
+    (isolated_aws / ".env").write_text(
+        f"SAGEMAKER_ENDPOINT=alex-from-dotenv\nDEFAULT_AWS_REGION={REGION}\n"
+    )
+
+    code, out = run("status")
+
+    assert code == 0
+    assert "alex-from-dotenv" in out
+
+
+def test_wait_reports_the_status_and_returns_when_in_service(aws: None) -> None:
+    deploy(REGION)
+
+    code, out = run("wait", "--region", REGION, "--delay", "1", "--max-attempts", "2")
+
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["0", "s", "InService"]
+    assert lines[-1] == f"endpoint alex-embedding-endpoint is InService in {REGION}"
+
+
+def test_verify_prints_a_passing_checklist(aws: None, token_level: list[Any]) -> None:
+    deploy(REGION, serverless={"memory": 4096, "concurrency": 5})
+    queue_results([[token_level[0]]], REGION)
+
+    code, out = run("verify", "--region", REGION)
+
+    assert code == 0
+    assert out.splitlines() == [
+        f"[ok] endpoint alex-embedding-endpoint in {REGION} is InService",
+        "[ok] configuration alex-embedding-config-9a8b7c6 is serverless: 4096 MB, "
+        "max concurrency 5",
+        "[ok] model alex-embedding-model-1a2b3c4: "
+        "HF_MODEL_ID=sentence-transformers/all-MiniLM-L6-v2, HF_TASK=feature-extraction",
+        "[ok] invocation with 'vectorize me': 384-d vector (expected 384), norm 1.000000",
+        "verified",
+    ]
+
+
+def test_verify_fails_on_a_wrong_task_and_a_wrong_dimension(aws: None) -> None:
+    deploy(REGION, task="text-classification")
+    queue_results([[[0.6, 0.8]]], REGION)
+
+    code, out = run("verify", "--region", REGION)
+
+    assert code == 1
+    assert "[FAIL] model alex-embedding-model-1a2b3c4" in out
+    assert "[FAIL] invocation with 'vectorize me': 2-d vector (expected 384)" in out
+    assert out.rstrip().endswith("2 check(s) failed")
+
+
+def test_verify_of_a_missing_endpoint_fails_and_skips_the_rest(aws: None) -> None:
+    code, out = run("verify", "--region", REGION)
+
+    assert code == 1
+    assert out.splitlines() == [
+        f"[FAIL] endpoint alex-embedding-endpoint in {REGION}: endpoint 'alex-embedding-endpoint'"
+        f" was not found in region {REGION}; check the region (the deployed one is `pulumi stack"
+        " output region`) and pass --region or set DEFAULT_AWS_REGION",
+        "[skip] configuration and model (no endpoint)",
+        "[skip] invocation (endpoint not InService)",
+        "1 check(s) failed",
+    ]
+
+
+def test_logs_prints_recent_events(aws: None) -> None:
+    import time
+
+    import boto3
+
+    logs = boto3.client("logs", region_name=REGION)
+    group = "/aws/sagemaker/Endpoints/alex-embedding-endpoint"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="AllTraffic/i-0abc")
+    now = int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="AllTraffic/i-0abc",
+        logEvents=[
+            {"timestamp": now - 3_600_000, "message": "too old"},
+            {"timestamp": now - 1000, "message": "Model loaded"},
+            {"timestamp": now, "message": "Inference request succeeded"},
+        ],
+    )
+
+    code, out = run("logs", "--region", REGION, "--since", "10m")
+
+    assert code == 0
+    lines = out.splitlines()
+    assert [line.split(" ", 3)[3] for line in lines] == [
+        "Model loaded",
+        "Inference request succeeded",
+    ]
+    assert all(" AllTraffic/i-0abc " in line for line in lines)
+
+
+def test_logs_without_a_log_group_explains_why(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run("logs", "--region", REGION)
+
+    assert code == 1
+    assert "log group /aws/sagemaker/Endpoints/alex-embedding-endpoint does not exist" in (
+        capsys.readouterr().err
+    )
+
+
+def test_bad_since_is_a_clear_error(aws: None, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run("logs", "--region", REGION, "--since", "yesterday")
+
+    assert code == 1
+    assert "--since: 'yesterday' is not a duration" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["invoke", "status", "wait", "verify", "logs"])
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+
+    assert exited.value.code == 0
+    help_text = capsys.readouterr().out
+    assert "--endpoint" in help_text
+    assert "--region" in help_text
