@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
+
+import pytest
+from moto import mock_aws
 
 from tests.conftest import StartPulumi
+from tests.embeddings.moto_helpers import deploy, queue_results
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 SNIPPETS: list[str] = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
@@ -47,3 +52,28 @@ def test_stack_reference_snippet_grants_invoke_on_the_referenced_endpoint(
     }
     role = harness.one("aws:iam/role:Role")
     assert policy.inputs["role"] == f"{role.outputs['name']}-id"
+
+
+def test_embedding_client_snippet_runs_and_ranks_by_cosine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for variable in ("SAGEMAKER_ENDPOINT", "DEFAULT_AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    fixture = json.loads((Path(__file__).parent / "fixtures" / "token_level.json").read_text())
+    namespace: dict[str, Any] = {}
+
+    with mock_aws():
+        deploy("us-east-1")
+        # Answers of the real container: the documents' batch, then the query.
+        queue_results([fixture["token_level"][1:3], [fixture["token_level"][0]]], "us-east-1")
+        exec(snippet_containing("EmbeddingClient()"), namespace)
+
+    assert len(namespace["vectors"]) == 2
+    assert all(len(vector) == 384 for vector in namespace["vectors"])
+    assert len(namespace["scores"]) == 2
+    assert all(-1.0 <= score <= 1.0 for score in namespace["scores"])
+    assert namespace["client"].requests_sent == 2
