@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
 EXPECTED_DIMENSION = 384
+DEFAULT_LOCAL_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 VERIFY_TEXT = "vectorize me"
 
 
@@ -266,6 +267,31 @@ def command_logs(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def command_serve(args: argparse.Namespace, out: TextIO) -> int:
+    import logging
+    import os
+
+    from embeddings.server import ModelSource, build_server, serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    source = ModelSource(
+        model=args.model or os.environ.get("HF_MODEL_ID") or DEFAULT_LOCAL_MODEL,
+        task=args.task or os.environ.get("HF_TASK") or "feature-extraction",
+        revision=args.revision or os.environ.get("HF_MODEL_REVISION") or None,
+    )
+    try:
+        server = build_server(
+            source,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            endpoint_name=args.endpoint_name,
+        )
+    except OSError as error:
+        raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {error}") from None
+    return serve(server)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_argument_group("endpoint")
@@ -347,6 +373,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--follow-for", type=float, default=600.0, help="stop following after this many seconds"
     )
     logs.set_defaults(handler=command_logs)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the model locally behind the same API (no AWS account, no Docker)",
+        description="Serve the model on this machine the way the HuggingFace container does, "
+        "behind the sagemaker-runtime InvokeEndpoint API. Point boto3 at it with "
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:8080. Needs requirements-local.txt.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind (8080)")
+    serve.add_argument(
+        "--model",
+        help=f"Hub id or local directory (default: $HF_MODEL_ID, then {DEFAULT_LOCAL_MODEL})",
+    )
+    serve.add_argument("--task", help="pipeline task (default: $HF_TASK, then feature-extraction)")
+    serve.add_argument("--revision", help="Hub revision (default: $HF_MODEL_REVISION)")
+    serve.add_argument("--workers", type=int, default=4, help="requests handled concurrently (4)")
+    serve.add_argument(
+        "--endpoint-name",
+        help="answer only this endpoint name, like SageMaker would (default: any name)",
+    )
+    serve.set_defaults(handler=command_serve)
     return parser
 
 
