@@ -57,6 +57,9 @@ class EmbeddingEndpointArgs:
     """Extra container environment variables."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every taggable child resource."""
+    sentence_embeddings: bool = False
+    """Serve one pooled, normalised vector per text instead of token vectors, through
+    embeddings/handler/inference.py shipped in a model archive (see the README)."""
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -91,6 +94,7 @@ def check_settings(
     hf_api_token: object,
     environment: object,
     tags: object,
+    sentence_embeddings: object = False,
 ) -> list[Problem]:
     """Validate raw setting values without building the args.
 
@@ -112,4 +116,5 @@ def check_settings(
         *validation.managed_policy_arns(managed_policy_arns, role_arn),
         *validation.environment(environment, reserved_in_use),
         *validation.tags(tags),
+        *validation.flag("sentence_embeddings", sentence_embeddings),
     ]

@@ -14,6 +14,7 @@ endpoint down, or leave it serving the old model.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from typing import Final
 
@@ -21,9 +22,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumiverse_time as time
 
-from components import naming, policies, validation
+from components import model_archive, naming, policies, validation
 from components.args import HUGGINGFACE_INFERENCE_REPOSITORY, EmbeddingEndpointArgs
 from components.errors import InvalidSettingsError
+from embeddings.handler import INFERENCE_SCRIPT
 
 TYPE_TOKEN: Final = "alex:sagemaker:EmbeddingEndpoint"
 VARIANT_NAME: Final = "AllTraffic"
@@ -50,10 +52,12 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         args: EmbeddingEndpointArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        problems = validation.component_name(name)
+        problems = validation.component_name(name, names_a_bucket=args.sentence_embeddings)
         if problems:
             raise InvalidSettingsError(f"EmbeddingEndpoint {name!r}", problems)
         super().__init__(TYPE_TOKEN, name, None, opts)
+        self._name = name
+        self._tags = dict(args.tags) or None
 
         # Invokes run through the component's provider, so a component given an explicit
         # provider (another region or account) looks up that region's image and ARNs.
@@ -69,32 +73,44 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             opts=invoke_opts,
         )
         self.image_uri = image.registry_path
-        tags = dict(args.tags) or None
 
-        model_depends_on: list[pulumi.Resource] = []
+        role: aws.iam.Role | None = None
+        grants: list[pulumi.Resource] = []
         if args.role_arn is None:
             role = aws.iam.Role(
                 naming.child_name(name, naming.ROLE),
                 description=f"SageMaker execution role of the {name} embedding endpoint",
                 assume_role_policy=policies.to_json(policies.sagemaker_trust_policy()),
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            grants = self._grant_execution_permissions(
-                name, role, args.managed_policy_arns, partition, image.registry_id
-            )
-            # IAM is eventually consistent: CreateModel can fail to assume a role whose policy
-            # was attached a moment ago. The wait re-runs whenever the role is replaced.
-            propagation = time.Sleep(
-                naming.child_name(name, naming.IAM_PROPAGATION),
-                create_duration=args.iam_propagation_delay,
-                triggers={"role_arn": role.arn},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+                tags=self._tags,
+                opts=self._child(),
             )
             self.role_arn = role.arn
-            model_depends_on.append(propagation)
+            role_name: pulumi.Input[str] = role.name
+            grants += self._grant_execution_permissions(
+                role, args.managed_policy_arns, partition, image.registry_id
+            )
         else:
             self.role_arn = pulumi.Output.from_input(args.role_arn)
+            role_name = args.role_arn.rsplit("/", 1)[-1]
+
+        model_data_url: pulumi.Output[str] | None = None
+        if args.sentence_embeddings:
+            archive = self._model_archive()
+            model_data_url = pulumi.Output.concat("s3://", archive.bucket, "/", archive.key)
+            grants.append(self._grant_archive_read(role_name, archive, partition))
+
+        model_depends_on: list[pulumi.Resource] = []
+        if grants:
+            # IAM is eventually consistent: CreateModel can fail to assume a role whose policy
+            # was attached a moment ago. The wait re-runs whenever the role is replaced.
+            model_depends_on.append(
+                time.Sleep(
+                    naming.child_name(name, naming.IAM_PROPAGATION),
+                    create_duration=args.iam_propagation_delay,
+                    triggers={"role_arn": self.role_arn},
+                    opts=self._child(depends_on=grants),
+                )
+            )
 
         model = aws.sagemaker.Model(
             naming.child_name(name, naming.MODEL),
@@ -103,10 +119,10 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                 image=self.image_uri,
                 mode="SingleModel",
                 environment=_container_environment(args),
+                model_data_url=model_data_url,
             ),
-            tags=tags,
-            opts=pulumi.ResourceOptions(
-                parent=self,
+            tags=self._tags,
+            opts=self._child(
                 depends_on=model_depends_on,
                 additional_secret_outputs=(
                     ["primary_container"] if args.hf_api_token is not None else None
@@ -126,15 +142,15 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                     ),
                 )
             ],
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            tags=self._tags,
+            opts=self._child(),
         )
         endpoint = aws.sagemaker.Endpoint(
             naming.child_name(name, naming.ENDPOINT),
             name=args.endpoint_name,
             endpoint_config_name=endpoint_config.name,
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            tags=self._tags,
+            opts=self._child(),
         )
 
         self.model_name = model.name
@@ -153,9 +169,88 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             }
         )
 
+    def _child(
+        self,
+        *,
+        depends_on: Sequence[pulumi.Resource] | None = None,
+        additional_secret_outputs: list[str] | None = None,
+    ) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(
+            parent=self,
+            depends_on=list(depends_on or []),
+            additional_secret_outputs=additional_secret_outputs,
+        )
+
+    def _model_archive(self) -> aws.s3.BucketObjectv2:
+        """A private, encrypted bucket the component owns, holding the handler's archive."""
+        archive = model_archive.build(INFERENCE_SCRIPT)
+        bucket = aws.s3.Bucket(
+            naming.child_name(self._name, naming.CODE_BUCKET),
+            force_destroy=True,  # it holds only the archive this component uploads
+            tags=self._tags,
+            opts=self._child(),
+        )
+        settings = [
+            aws.s3.BucketPublicAccessBlock(
+                naming.child_name(self._name, naming.CODE_BUCKET_PUBLIC_ACCESS),
+                bucket=bucket.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+                opts=self._child(),
+            ),
+            aws.s3.BucketOwnershipControls(
+                naming.child_name(self._name, naming.CODE_BUCKET_OWNERSHIP),
+                bucket=bucket.id,
+                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+                opts=self._child(),
+            ),
+            aws.s3.BucketServerSideEncryptionConfiguration(
+                naming.child_name(self._name, naming.CODE_BUCKET_ENCRYPTION),
+                bucket=bucket.id,
+                rules=[
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="AES256"
+                        )
+                    )
+                ],
+                opts=self._child(),
+            ),
+        ]
+        return aws.s3.BucketObjectv2(
+            naming.child_name(self._name, naming.MODEL_ARCHIVE),
+            bucket=bucket.id,
+            key=model_archive.object_key(archive),
+            content_base64=base64.b64encode(archive).decode(),
+            content_type="application/gzip",
+            server_side_encryption="AES256",
+            tags=self._tags,
+            opts=self._child(depends_on=settings),
+        )
+
+    def _grant_archive_read(
+        self,
+        role_name: pulumi.Input[str],
+        archive: aws.s3.BucketObjectv2,
+        partition: pulumi.Output[str],
+    ) -> aws.iam.RolePolicy:
+        """s3:GetObject on the archive alone, on whichever role the model runs as."""
+        document = pulumi.Output.all(partition, archive.bucket, archive.key).apply(
+            lambda values: policies.to_json(
+                policies.read_object_policy(policies.s3_object_arn(*values))
+            )
+        )
+        return aws.iam.RolePolicy(
+            naming.child_name(self._name, naming.MODEL_ARCHIVE_READ),
+            role=role_name,
+            policy=document,
+            opts=self._child(),
+        )
+
     def _grant_execution_permissions(
         self,
-        name: str,
         role: aws.iam.Role,
         managed_policy_arns: Sequence[str],
         partition: pulumi.Output[str],
@@ -165,10 +260,10 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         if managed_policy_arns:
             return [
                 aws.iam.RolePolicyAttachment(
-                    naming.managed_policy_attachment_name(name, arn),
+                    naming.managed_policy_attachment_name(self._name, arn),
                     role=role.name,
                     policy_arn=arn,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self._child(),
                 )
                 for arn in managed_policy_arns
             ]
@@ -189,10 +284,10 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         )
         return [
             aws.iam.RolePolicy(
-                naming.child_name(name, naming.EXECUTION_POLICY),
+                naming.child_name(self._name, naming.EXECUTION_POLICY),
                 role=role.id,
                 policy=document,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self._child(),
             )
         ]
 

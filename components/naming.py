@@ -17,10 +17,16 @@ IAM_PROPAGATION: Final = "iam-propagation"
 MODEL: Final = "model"
 ENDPOINT_CONFIG: Final = "config"
 ENDPOINT: Final = "endpoint"
+CODE_BUCKET: Final = "code"
+CODE_BUCKET_PUBLIC_ACCESS: Final = "code-public-access"
+CODE_BUCKET_OWNERSHIP: Final = "code-ownership"
+CODE_BUCKET_ENCRYPTION: Final = "code-encryption"
+MODEL_ARCHIVE: Final = "model-archive"
+MODEL_ARCHIVE_READ: Final = "model-archive-read"
 
-# Children whose physical name Pulumi derives from the logical name and that SageMaker limits
-# to 63 characters.
-_AUTONAMED_SAGEMAKER_CHILDREN: Final = (MODEL, ENDPOINT_CONFIG, ENDPOINT)
+# Children whose physical name Pulumi derives from the logical name and that SageMaker (and S3,
+# for the code bucket) limit to 63 characters.
+_AUTONAMED_SAGEMAKER_CHILDREN: Final = (MODEL, ENDPOINT_CONFIG, ENDPOINT, CODE_BUCKET)
 
 COMPONENT_NAME_MAX: Final = (
     SAGEMAKER_NAME_MAX

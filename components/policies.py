@@ -90,6 +90,25 @@ def execution_policy(
     }
 
 
+def s3_object_arn(partition: str, bucket: str, key: str) -> str:
+    return f"arn:{partition}:s3:::{bucket}/{key}"
+
+
+def read_object_policy(object_arn: str) -> PolicyDocument:
+    """Read access to one object (the handler's model archive) and nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadModelArchive",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": object_arn,
+            }
+        ],
+    }
+
+
 def to_json(document: PolicyDocument) -> str:
     """Stable serialisation, so an unchanged policy never shows up as a diff."""
     return json.dumps(document, sort_keys=True)

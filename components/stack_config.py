@@ -39,6 +39,7 @@ CONFIG_KEYS: Final = {
     "managed_policy_arns": "managedPolicyArns",
     "hf_api_token": "hfApiToken",
     "tags": "tags",
+    "sentence_embeddings": "sentenceEmbeddings",
 }
 """Argument field -> stack config key, for every key the program reads."""
 
@@ -60,6 +61,13 @@ def _optional_positive_integer(raw: str) -> int | None:
     """0 (the declared default) means unset."""
     value = _integer(raw)
     return None if value == 0 else value
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise ValueError(raw)
+    return value == "true"
 
 
 def _json(raw: str) -> Any:
@@ -95,6 +103,7 @@ _PARSERS: Final[dict[str, tuple[Callable[[str], Any], Any]]] = {
     "role_arn": (_optional_text, None),
     "managed_policy_arns": (_json, ()),
     "tags": (_tag_map, {}),
+    "sentence_embeddings": (_boolean, False),
 }
 
 

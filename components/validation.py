@@ -61,12 +61,21 @@ def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def component_name(name: object) -> list[Problem]:
-    """The component name prefixes auto-named SageMaker resources, so it follows their rules."""
+def component_name(name: object, *, names_a_bucket: bool = False) -> list[Problem]:
+    """The component name prefixes auto-named SageMaker resources, so it follows their rules;
+    with sentence embeddings it also names an S3 bucket, which must be lower-case."""
     setting = "name"
     if not isinstance(name, str) or not name:
         return [Problem(setting, f"must be a non-empty string, got {name!r}")]
     problems = []
+    if names_a_bucket and name != name.lower():
+        problems.append(
+            Problem(
+                setting,
+                f"{name!r} must be lower-case with sentence_embeddings on: it also names the "
+                "S3 bucket that holds the handler code",
+            )
+        )
     if len(name) > naming.COMPONENT_NAME_MAX:
         problems.append(
             Problem(
@@ -323,6 +332,12 @@ def environment(value: object, reserved_in_use: int) -> list[Problem]:
                 )
             )
     return problems
+
+
+def flag(setting: str, value: object) -> list[Problem]:
+    if not isinstance(value, bool):
+        return [Problem(setting, f"{value!r} is not allowed; use true or false")]
+    return []
 
 
 def tags(value: object) -> list[Problem]:

@@ -271,6 +271,7 @@ def command_serve(args: argparse.Namespace, out: TextIO) -> int:
     import logging
     import os
 
+    from embeddings.handler import INFERENCE_SCRIPT
     from embeddings.server import ModelSource, build_server, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -286,6 +287,7 @@ def command_serve(args: argparse.Namespace, out: TextIO) -> int:
             port=args.port,
             workers=args.workers,
             endpoint_name=args.endpoint_name,
+            handler_path=INFERENCE_SCRIPT if args.sentence_embeddings else None,
         )
     except OSError as error:
         raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {error}") from None
@@ -393,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--endpoint-name",
         help="answer only this endpoint name, like SageMaker would (default: any name)",
+    )
+    serve.add_argument(
+        "--sentence-embeddings",
+        action="store_true",
+        help="serve through embeddings/handler/inference.py, as the endpoint does with "
+        "sentenceEmbeddings on: one pooled vector per text instead of token vectors",
     )
     serve.set_defaults(handler=command_serve)
     return parser

@@ -108,6 +108,11 @@ class AwsMocks(Mocks):
                 "secretOutputNames": [],
             }
         state = dict(args.inputs)
+        if args.typ == "aws:s3/bucket:Bucket":
+            # A bucket's id is its name; the provider lower-cases auto-names of buckets.
+            bucket = state.get("bucket") or _autoname(args.name).lower()
+            state.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}")
+            return bucket, state
         name = state.get("name") or _autoname(args.name)
         state["name"] = name
         arn_suffix = {

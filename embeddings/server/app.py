@@ -32,6 +32,7 @@ LOG = logging.getLogger("embeddings.server")
 MAX_BODY_BYTES: Final = 6 * 1024 * 1024
 """InvokeEndpoint's request limit (real-time endpoints; serverless allows 4 MB)."""
 _DISCARD_LIMIT: Final = 64 * 1024 * 1024
+_UTF8_TYPES: Final = ("application/json", "text/csv", "text/plain")
 _INVOKE_PATH: Final = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
 ACCOUNT_ID: Final = "000000000000"
 
@@ -54,18 +55,29 @@ class ModelRuntime:
     def invoke(self, body: bytes, content_type: str, accept: str) -> ContainerAnswer:
         """What the container answers on /invocations, errors included."""
         try:
-            data = self.handler.input_fn(body, content_type)
+            data = self.handler.input_fn(_decoded(body, content_type), content_type)
             with self._lock:
                 prediction = self.handler.predict_fn(data, self.model)
             encoded = self.handler.output_fn(prediction, accept or "application/json")
         except RequestError as error:
             return _container_error(error.status, "BadRequestException", error.message)
-        except Exception as error:  # the model failed: the toolkit answers 400, as here
+        except Exception as error:  # the toolkit answers 400 for any failure in user code too
             LOG.warning("prediction failed: %s: %s", type(error).__name__, error)
             return _container_error(400, "InternalServerException", f"{error}")
         if isinstance(encoded, str):
             encoded = encoded.encode()
         return ContainerAnswer(200, bytes(encoded))
+
+
+def _decoded(body: bytes, content_type: str) -> str | bytes:
+    """The toolkit hands text content types to input_fn as str, anything else as bytes."""
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type in _UTF8_TYPES:
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise RequestError(400, f"the body is not UTF-8: {error}") from None
+    return body
 
 
 def _container_error(status: int, kind: str, message: str) -> ContainerAnswer:

@@ -74,11 +74,11 @@ def default_model_fn(task: str) -> Callable[[str], Any]:
     return model_fn
 
 
-def default_input_fn(body: bytes, content_type: str) -> Any:
+def default_input_fn(body: str | bytes, content_type: str) -> Any:
     media_type = content_type.split(";")[0].strip().lower()
     if media_type not in JSON_CONTENT_TYPES:
         raise RequestError(
-            415, f"content type {content_type or '(none)'!r} is not supported; use application/json"
+            400, f"content type {content_type or '(none)'!r} is not supported; use application/json"
         )
     try:
         return json.loads(body)
@@ -108,7 +108,7 @@ class Handler:
     """The four functions, defaults replaced by whatever a user module defines."""
 
     model_fn: Callable[[str], Any]
-    input_fn: Callable[[bytes, str], Any]
+    input_fn: Callable[[str | bytes, str], Any]
     predict_fn: Callable[[Any, Any], Any]
     output_fn: Callable[[Any, str], Any]
     custom: tuple[str, ...] = ()

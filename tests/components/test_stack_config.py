@@ -48,6 +48,7 @@ def expected_reference_args() -> dict[str, Any]:
         "hf_api_token": None,
         "environment": {},
         "tags": {},
+        "sentence_embeddings": False,
     }
 
 
@@ -76,7 +77,7 @@ def test_project_file_declares_every_key_the_program_reads() -> None:
     # Project config types cannot express a map, so `tags` is read but not declared.
     assert set(declared) == read_keys - {"tags"}
     for key, spec in declared.items():
-        assert spec["type"] in {"string", "integer", "array"}, key
+        assert spec["type"] in {"string", "integer", "boolean", "array"}, key
         assert spec["description"].strip(), key
         assert "default" in spec, f"{key} needs a default or Pulumi makes it mandatory"
         assert "secret" not in spec, f"{key}: a secret key cannot carry a plain default"
@@ -145,6 +146,11 @@ def test_secret_token_is_handed_on_as_a_secret(pulumi_mocks: StartPulumi) -> Non
         ("tags", "team=ml", "tags: must be a mapping of tag key to value, got 'team=ml'"),
         ("tags", '{"team": {"nested": 1}}', "tags: value of 'team' is not allowed"),
         ("endpointName", "", "endpointName: must be a non-empty string"),
+        (
+            "sentenceEmbeddings",
+            "yes",
+            "sentenceEmbeddings: 'yes' is not allowed; use true or false",
+        ),
     ],
 )
 def test_unusable_values_are_errors_naming_the_key(

@@ -148,7 +148,7 @@ def test_command_line_invoke_against_the_local_endpoint(
         (b'{"text": "x"}', "application/json", "ModelError", 424, 400, 'with \\"inputs\\"'),
         (b'{"inputs": ""}', "application/json", "ModelError", 424, 400, "is empty"),
         (b'{"inputs": []}', "application/json", "ModelError", 424, 400, "is empty"),
-        (b"vectorize me", "text/plain", "ModelError", 424, 415, "not supported"),
+        (b"vectorize me", "text/plain", "ModelError", 424, 400, "not supported"),
         (OVERSIZE, "application/json", "ValidationError", 413, None, "oversize body"),
         # Past 512 tokens without truncation the model itself fails, as it does in the container.
         (UNTRUNCATED, "application/json", "ModelError", 424, 400, "size of tensor"),

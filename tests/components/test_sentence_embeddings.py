@@ -1,0 +1,180 @@
+"""sentenceEmbeddings: the handler archive in a private bucket, wired into the model."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import runpy
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettingsError
+from embeddings.handler import INFERENCE_SCRIPT
+from tests.conftest import StartPulumi
+from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness
+from tests.resource_types import (
+    BUCKET,
+    BUCKET_OBJECT,
+    ENCRYPTION,
+    MODEL,
+    OWNERSHIP_CONTROLS,
+    POLICY,
+    PUBLIC_ACCESS_BLOCK,
+    ROLE,
+    SLEEP,
+)
+
+PROGRAM = Path(__file__).resolve().parents[2] / "__main__.py"
+ON = {"alex-sagemaker:sentenceEmbeddings": "true"}
+
+
+def run_program(harness: PulumiHarness) -> dict[str, Any]:
+    harness.run(lambda: runpy.run_path(str(PROGRAM), run_name="__main__"))
+    return harness.exports()
+
+
+def archive_bytes(harness: PulumiHarness) -> bytes:
+    return base64.b64decode(harness.one(BUCKET_OBJECT).inputs["contentBase64"])
+
+
+def by_name(harness: PulumiHarness, type_token: str, name: str) -> Any:
+    return next(r for r in harness.of_type(type_token) if r.name == name)
+
+
+def test_archive_holds_exactly_the_handler_and_sits_in_a_private_bucket(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(config=ON)
+    run_program(harness)
+
+    bucket = harness.one(BUCKET)
+    bucket_name = bucket.outputs["bucket"]
+    assert bucket.inputs == {"forceDestroy": True}
+    assert harness.one(PUBLIC_ACCESS_BLOCK).inputs == {
+        "bucket": bucket_name,
+        "blockPublicAcls": True,
+        "blockPublicPolicy": True,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
+    }
+    assert harness.one(OWNERSHIP_CONTROLS).inputs == {
+        "bucket": bucket_name,
+        "rule": {"objectOwnership": "BucketOwnerEnforced"},
+    }
+    assert harness.one(ENCRYPTION).inputs == {
+        "bucket": bucket_name,
+        "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}],
+    }
+    archive_object = harness.one(BUCKET_OBJECT)
+    assert archive_object.inputs["bucket"] == bucket_name
+    assert archive_object.inputs["contentType"] == "application/gzip"
+    assert archive_object.inputs["serverSideEncryption"] == "AES256"
+    # The bucket's settings are in place before anything is uploaded.
+    settings = {harness.one(t).urn for t in (PUBLIC_ACCESS_BLOCK, OWNERSHIP_CONTROLS, ENCRYPTION)}
+    assert settings <= set(archive_object.dependencies)
+
+    with tarfile.open(fileobj=io.BytesIO(archive_bytes(harness)), mode="r:gz") as tar:
+        assert tar.getnames() == ["code/inference.py"]
+        member = tar.extractfile("code/inference.py")
+        assert member is not None
+        assert member.read() == INFERENCE_SCRIPT.read_bytes()
+
+
+def test_archive_is_byte_identical_across_runs(pulumi_mocks: StartPulumi) -> None:
+    first = pulumi_mocks(config=ON)
+    run_program(first)
+    second = pulumi_mocks(config=ON)
+    run_program(second)
+
+    assert archive_bytes(first) == archive_bytes(second)
+    assert first.one(BUCKET_OBJECT).inputs["key"] == second.one(BUCKET_OBJECT).inputs["key"]
+
+
+def test_model_reads_the_archive_and_keeps_the_hub_model(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks(config=ON)
+    run_program(harness)
+
+    archive_object = harness.one(BUCKET_OBJECT)
+    key = archive_object.inputs["key"]
+    assert key.startswith("sentence-embeddings/")
+    assert key.endswith("/model.tar.gz")
+    container = harness.one(MODEL).inputs["primaryContainer"]
+    assert container["modelDataUrl"] == f"s3://{archive_object.inputs['bucket']}/{key}"
+    assert container["environment"] == {
+        "HF_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2",
+        "HF_TASK": "feature-extraction",
+    }
+
+
+def test_role_may_read_that_object_alone_before_the_model_is_made(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(config=ON)
+    run_program(harness)
+
+    archive_object = harness.one(BUCKET_OBJECT)
+    read = by_name(harness, POLICY, "alex-embedding-model-archive-read")
+    role = harness.one(ROLE)
+    assert read.inputs["role"] == role.outputs["name"]
+    object_arn = f"arn:aws:s3:::{archive_object.inputs['bucket']}/{archive_object.inputs['key']}"
+    assert json.loads(read.inputs["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadModelArchive",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": object_arn,
+            }
+        ],
+    }
+    execution = by_name(harness, POLICY, "alex-embedding-execution-policy")
+    assert "s3:" not in execution.inputs["policy"]
+    sleep = harness.one(SLEEP)
+    assert {read.urn, execution.urn} <= set(sleep.dependencies)
+    assert sleep.urn in harness.one(MODEL).dependencies
+
+
+def test_existing_role_gets_the_read_grant_and_a_wait(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+    role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/service-role/team-sagemaker"
+
+    harness.run(
+        lambda: EmbeddingEndpoint(
+            "vectors", EmbeddingEndpointArgs(role_arn=role_arn, sentence_embeddings=True)
+        )
+    )
+
+    assert not harness.of_type(ROLE)
+    read = harness.one(POLICY)
+    assert read.name == "vectors-model-archive-read"
+    assert read.inputs["role"] == "team-sagemaker"
+    assert read.urn in harness.one(SLEEP).dependencies
+    assert harness.one(MODEL).inputs["executionRoleArn"] == role_arn
+
+
+def test_off_by_default_creates_no_storage(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+    run_program(harness)
+
+    for type_token in (BUCKET, BUCKET_OBJECT, PUBLIC_ACCESS_BLOCK, OWNERSHIP_CONTROLS, ENCRYPTION):
+        assert not harness.of_type(type_token)
+    assert "modelDataUrl" not in harness.one(MODEL).inputs["primaryContainer"]
+
+
+def test_upper_case_component_name_is_refused_because_it_names_a_bucket(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks()
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run(
+            lambda: EmbeddingEndpoint("Vectors", EmbeddingEndpointArgs(sentence_embeddings=True))
+        )
+
+    assert "name: 'Vectors' must be lower-case with sentence_embeddings on" in str(raised.value)
+    assert harness.monitor.registrations == []
