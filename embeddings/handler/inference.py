@@ -84,12 +84,19 @@ def _texts(data: Any) -> str | list[str]:
 
 
 def embed(texts: list[str], loaded: dict[str, Any]) -> list[Embedding]:
-    """Mean-pooled, L2-normalised embeddings, BATCH_SIZE texts at a time."""
+    """Mean-pooled, L2-normalised embeddings, in input order.
+
+    Texts go through the model BATCH_SIZE at a time, longest first, as sentence-transformers
+    does: a batch is padded to its longest text, so mixing one long text into short ones
+    would multiply the work of the whole batch.
+    """
     tokenizer, model = loaded["tokenizer"], loaded["model"]
-    embeddings: list[Embedding] = []
-    for start in range(0, len(texts), BATCH_SIZE):
+    order = sorted(range(len(texts)), key=lambda index: -len(texts[index]))
+    embeddings: list[Embedding] = [[] for _ in texts]
+    for start in range(0, len(order), BATCH_SIZE):
+        batch = order[start : start + BATCH_SIZE]
         encoded = tokenizer(
-            texts[start : start + BATCH_SIZE],
+            [texts[index] for index in batch],
             padding=True,
             truncation=True,
             max_length=loaded["max_length"],
@@ -101,7 +108,8 @@ def embed(texts: list[str], loaded: dict[str, Any]) -> list[Embedding]:
         summed = (token_vectors * mask).sum(dim=1)
         counts = mask.sum(dim=1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(summed / counts, p=2, dim=1)
-        embeddings.extend(pooled.tolist())
+        for index, vector in zip(batch, pooled.tolist()):
+            embeddings[index] = vector
     return embeddings
 
 

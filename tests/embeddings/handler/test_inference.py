@@ -1,0 +1,119 @@
+"""embeddings/handler/inference.py in-process, with the real weights."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+from typing import Any
+
+import pytest
+
+from embeddings.handler import INFERENCE_SCRIPT
+from embeddings.server.handler import load_user_handler
+from tests.embeddings.conftest import model_path
+from tests.embeddings.server.texts import LONG_PARAGRAPH, VARIED_TEXTS
+
+
+@pytest.fixture(scope="module")
+def handler() -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return load_user_handler(INFERENCE_SCRIPT, "feature-extraction")
+
+
+@pytest.fixture(scope="module")
+def loaded(handler: Any) -> Any:
+    return handler.model_fn(model_path())
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
+    return dot / math.sqrt(math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
+
+
+def test_uses_no_syntax_newer_than_the_containers_python_3_9() -> None:
+    ast.parse(INFERENCE_SCRIPT.read_text(), feature_version=(3, 9))
+
+
+def test_all_four_functions_replace_the_defaults(handler: Any) -> None:
+    assert handler.custom == ("model_fn", "input_fn", "predict_fn", "output_fn")
+
+
+def test_reads_the_models_own_sequence_limit(loaded: Any) -> None:
+    assert loaded["max_length"] == 256  # sentence_bert_config.json of all-MiniLM-L6-v2
+
+
+def test_equals_sentence_transformers_long_texts_included(
+    handler: Any, loaded: Any, sentence_transformer: Any
+) -> None:
+    vectors = handler.predict_fn({"inputs": VARIED_TEXTS}, loaded)
+
+    truth = sentence_transformer.encode(VARIED_TEXTS, normalize_embeddings=True).tolist()
+    similarities = [cosine(v, t) for v, t in zip(vectors, truth, strict=True)]
+    assert min(similarities) >= 0.9999
+    assert all(math.isclose(math.fsum(x * x for x in v), 1.0, rel_tol=1e-5) for v in vectors)
+
+
+def test_batch_equals_single_calls_in_input_order(handler: Any, loaded: Any) -> None:
+    texts = [VARIED_TEXTS[0], LONG_PARAGRAPH * 20, VARIED_TEXTS[10], VARIED_TEXTS[14]]
+
+    batch = handler.predict_fn({"inputs": texts}, loaded)
+    singles = [handler.predict_fn({"inputs": text}, loaded) for text in texts]
+
+    for one, many in zip(singles, batch, strict=True):
+        assert cosine(one, many) >= 0.99999
+
+
+def test_string_gives_a_flat_array_and_a_list_gives_one_array_each(
+    handler: Any, loaded: Any
+) -> None:
+    single = json.loads(
+        handler.output_fn(handler.predict_fn({"inputs": "hi"}, loaded), "application/json")
+    )
+    batch = json.loads(
+        handler.output_fn(
+            handler.predict_fn({"inputs": ["hi", "there"]}, loaded), "application/json"
+        )
+    )
+
+    assert len(single) == 384
+    assert all(isinstance(x, float) for x in single)
+    assert [len(vector) for vector in batch] == [384, 384]
+
+
+def test_parameters_are_accepted_and_ignored(handler: Any, loaded: Any) -> None:
+    plain = handler.predict_fn({"inputs": "vectorize me"}, loaded)
+    with_parameters = handler.predict_fn(
+        {"inputs": "vectorize me", "parameters": {"tokenize_kwargs": {"truncation": True}}},
+        loaded,
+    )
+
+    assert plain == with_parameters
+
+
+def test_input_fn_reads_json_text_or_bytes(handler: Any) -> None:
+    assert handler.input_fn('{"inputs": "a"}', "application/json") == {"inputs": "a"}
+    assert handler.input_fn(b'{"inputs": "a"}', "application/json; charset=utf-8") == {
+        "inputs": "a"
+    }
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda h, m: h.input_fn("a,b", "text/csv"), "content type 'text/csv' is not supported"),
+        (lambda h, m: h.predict_fn({"text": "a"}, m), 'with "inputs"'),
+        (lambda h, m: h.predict_fn({"inputs": "  "}, m), '"inputs" is empty'),
+        (lambda h, m: h.predict_fn({"inputs": []}, m), "non-empty list of strings"),
+        (
+            lambda h, m: h.predict_fn({"inputs": ["ok", 3]}, m),
+            "inputs[1] is not a non-empty string",
+        ),
+    ],
+)
+def test_bad_input_raises_with_a_clear_message(
+    handler: Any, loaded: Any, call: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        call(handler, loaded)
