@@ -18,3 +18,5 @@ pulumi.export("endpoint_config_name", embedding.endpoint_config_name)
 pulumi.export("role_arn", embedding.role_arn)
 pulumi.export("image_uri", embedding.image_uri)
 pulumi.export("region", embedding.region)
+# For stacks that only hold a StackReference: attach this to any role that calls the endpoint.
+pulumi.export("invoke_policy_json", embedding.invoke_policy_json)

@@ -8,7 +8,7 @@ from typing import Final
 
 import pulumi
 
-from components import validation
+from components import images, operations_validation, validation
 from components.errors import InvalidSettingsError, Problem
 
 DEFAULT_ENDPOINT_NAME: Final = "alex-embedding-endpoint"
@@ -61,6 +61,59 @@ class EmbeddingEndpointArgs:
     """Serve one pooled, normalised vector per text instead of token vectors, through
     embeddings/handler/inference.py shipped in a model archive (see the README)."""
 
+    mode: str = "serverless"
+    """`serverless` (pay per request, cold starts) or `realtime` (instances, GPUs possible)."""
+    provisioned_concurrency_min: int | None = None
+    """With `provisioned_concurrency_max`: scale provisioned concurrency between these."""
+    provisioned_concurrency_max: int | None = None
+    provisioned_concurrency_target_utilization: float = 0.7
+    """Target share of provisioned concurrency in use (0-1] when it scales."""
+    instance_type: str | None = None
+    """Realtime only: e.g. `ml.m5.large`, or `ml.g5.xlarge` (runs the GPU image)."""
+    instance_count: int = 1
+    """Realtime only: instances at creation (autoscaling then owns the count)."""
+    gpu_image_tag: str | None = None
+    """Realtime on a GPU instance: the GPU tag, when `image_tag` has no known GPU pair."""
+    autoscaling_min_capacity: int | None = None
+    """Realtime only, with `autoscaling_max_capacity`: scale instances between these."""
+    autoscaling_max_capacity: int | None = None
+    autoscaling_target_invocations: int = 100
+    """Invocations per instance per minute that autoscaling aims for."""
+    autoscaling_scale_in_cooldown: int = 300
+    autoscaling_scale_out_cooldown: int = 60
+    log_retention_days: int | None = 30
+    """Retention of the endpoint's log group, which the component creates when the endpoint has
+    a name; None keeps logs forever."""
+    alarms: bool = True
+    """CloudWatch alarms on 5XX errors, model latency and (serverless) cold-start setup time."""
+    alarm_topic_arn: str | None = None
+    """SNS topic notified when an alarm fires or recovers."""
+    alarm_model_latency_ms: int = 1000
+    alarm_model_setup_seconds: int = 30
+
+    @property
+    def is_serverless(self) -> bool:
+        return self.mode == "serverless"
+
+    @property
+    def runs_on_gpu(self) -> bool:
+        return self.instance_type is not None and images.is_gpu_instance(self.instance_type)
+
+    @property
+    def effective_image_tag(self) -> str:
+        """The tag the model runs: the GPU build on a GPU instance."""
+        if self.runs_on_gpu:
+            return images.gpu_tag_for(self.image_tag, self.gpu_image_tag) or self.image_tag
+        return self.image_tag
+
+    @property
+    def scales_provisioned_concurrency(self) -> bool:
+        return self.is_serverless and self.provisioned_concurrency_max is not None
+
+    @property
+    def scales_instances(self) -> bool:
+        return not self.is_serverless and self.autoscaling_max_capacity is not None
+
     def __post_init__(self) -> None:
         problems = self.problems()
         if problems:
@@ -76,6 +129,11 @@ class EmbeddingEndpointArgs:
 
 
 FIELD_NAMES: Final = tuple(EmbeddingEndpointArgs.__dataclass_fields__)
+OPERATION_DEFAULTS: Final = {
+    name: field.default
+    for name, field in EmbeddingEndpointArgs.__dataclass_fields__.items()
+    if name in operations_validation.SETTINGS
+}
 
 
 def check_settings(
@@ -95,6 +153,7 @@ def check_settings(
     environment: object,
     tags: object,
     sentence_embeddings: object = False,
+    **operations: object,
 ) -> list[Problem]:
     """Validate raw setting values without building the args.
 
@@ -117,4 +176,11 @@ def check_settings(
         *validation.environment(environment, reserved_in_use),
         *validation.tags(tags),
         *validation.flag("sentence_embeddings", sentence_embeddings),
+        *operations_validation.check(
+            image_tag=image_tag,
+            memory_size_in_mb=memory_size_in_mb,
+            max_concurrency=max_concurrency,
+            provisioned_concurrency=provisioned_concurrency,
+            **{**OPERATION_DEFAULTS, **operations},
+        ),
     ]

@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumiverse_time as time
 
-from components import model_archive, naming, policies, validation
+from components import model_archive, naming, operations, policies, validation
 from components.args import HUGGINGFACE_INFERENCE_REPOSITORY, EmbeddingEndpointArgs
 from components.errors import InvalidSettingsError
 from embeddings.handler import INFERENCE_SCRIPT
@@ -45,6 +45,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
     role_arn: pulumi.Output[str]
     image_uri: pulumi.Output[str]
     region: pulumi.Output[str]
+    invoke_policy_json: pulumi.Output[str]
 
     def __init__(
         self,
@@ -68,7 +69,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         # (ap-east-1, af-south-1, ...), and an image from another region cannot be pulled.
         image = aws.sagemaker.get_prebuilt_ecr_image_output(
             repository_name=HUGGINGFACE_INFERENCE_REPOSITORY,
-            image_tag=args.image_tag,
+            image_tag=args.effective_image_tag,
             region=self.region,
             opts=invoke_opts,
         )
@@ -131,32 +132,36 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         )
         endpoint_config = aws.sagemaker.EndpointConfiguration(
             naming.child_name(name, naming.ENDPOINT_CONFIG),
-            production_variants=[
-                aws.sagemaker.EndpointConfigurationProductionVariantArgs(
-                    variant_name=VARIANT_NAME,
-                    model_name=model.name,
-                    serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
-                        memory_size_in_mb=args.memory_size_in_mb,
-                        max_concurrency=args.max_concurrency,
-                        provisioned_concurrency=args.provisioned_concurrency,
-                    ),
-                )
-            ],
+            production_variants=[_production_variant(args, model.name)],
             tags=self._tags,
             opts=self._child(),
         )
+        # With a known endpoint name the component owns its log group, made before the endpoint
+        # so SageMaker writes into a group that has a retention.
+        endpoint_depends_on: list[pulumi.Resource] = []
+        if args.endpoint_name is not None:
+            endpoint_depends_on.append(
+                operations.log_group(name, args.endpoint_name, args, self._child())
+            )
         endpoint = aws.sagemaker.Endpoint(
             naming.child_name(name, naming.ENDPOINT),
             name=args.endpoint_name,
             endpoint_config_name=endpoint_config.name,
             tags=self._tags,
-            opts=self._child(),
+            opts=self._child(depends_on=endpoint_depends_on),
         )
+        if args.scales_instances or args.scales_provisioned_concurrency:
+            operations.autoscaling(name, endpoint, args, self._child())
+        if args.alarms:
+            operations.alarms(name, endpoint, args, self._child())
 
         self.model_name = model.name
         self.endpoint_config_name = endpoint_config.name
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
+        self.invoke_policy_json = self.endpoint_arn.apply(
+            lambda arn: policies.to_json(policies.invoke_endpoint_policy(arn))
+        )
         self.register_outputs(
             {
                 "endpoint_name": self.endpoint_name,
@@ -166,7 +171,22 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                 "role_arn": self.role_arn,
                 "image_uri": self.image_uri,
                 "region": self.region,
+                "invoke_policy_json": self.invoke_policy_json,
             }
+        )
+
+    def grant_invoke(self, role: aws.iam.Role, *, name: str | None = None) -> aws.iam.RolePolicy:
+        """Let `role` call InvokeEndpoint on this endpoint and nothing else.
+
+        The policy is named after the component and the role's logical name (or `name`), so
+        several roles can be granted; it is a child of this component, so it goes with it.
+        """
+        grant_name = name or f"{naming.INVOKE_GRANT}-{role._name}"
+        return aws.iam.RolePolicy(
+            naming.child_name(self._name, grant_name),
+            role=role.id,
+            policy=self.invoke_policy_json,
+            opts=self._child(),
         )
 
     def _child(
@@ -290,6 +310,29 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                 opts=self._child(),
             )
         ]
+
+
+def _production_variant(
+    args: EmbeddingEndpointArgs, model_name: pulumi.Output[str]
+) -> aws.sagemaker.EndpointConfigurationProductionVariantArgs:
+    """Serverless capacity, or instances. Changing mode changes the configuration, which is
+    replaced under a new name while the endpoint is updated in place."""
+    if args.is_serverless:
+        return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+            variant_name=VARIANT_NAME,
+            model_name=model_name,
+            serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                memory_size_in_mb=args.memory_size_in_mb,
+                max_concurrency=args.max_concurrency,
+                provisioned_concurrency=args.provisioned_concurrency,
+            ),
+        )
+    return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+        variant_name=VARIANT_NAME,
+        model_name=model_name,
+        instance_type=args.instance_type,
+        initial_instance_count=args.instance_count,
+    )
 
 
 def _container_environment(args: EmbeddingEndpointArgs) -> Mapping[str, pulumi.Input[str]]:

@@ -23,6 +23,13 @@ CODE_BUCKET_OWNERSHIP: Final = "code-ownership"
 CODE_BUCKET_ENCRYPTION: Final = "code-encryption"
 MODEL_ARCHIVE: Final = "model-archive"
 MODEL_ARCHIVE_READ: Final = "model-archive-read"
+LOG_GROUP: Final = "logs"
+SCALING_TARGET: Final = "scaling-target"
+SCALING_POLICY: Final = "scaling-policy"
+ALARM_5XX: Final = "alarm-5xx"
+ALARM_LATENCY: Final = "alarm-latency"
+ALARM_SETUP: Final = "alarm-cold-start"
+INVOKE_GRANT: Final = "invoke"
 
 # Children whose physical name Pulumi derives from the logical name and that SageMaker (and S3,
 # for the code bucket) limit to 63 characters.

@@ -109,6 +109,21 @@ def read_object_policy(object_arn: str) -> PolicyDocument:
     }
 
 
+def invoke_endpoint_policy(endpoint_arn: str) -> PolicyDocument:
+    """What a caller (the ingest Lambda, the researcher) needs: InvokeEndpoint on one endpoint."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "InvokeEmbeddingEndpoint",
+                "Effect": "Allow",
+                "Action": "sagemaker:InvokeEndpoint",
+                "Resource": endpoint_arn,
+            }
+        ],
+    }
+
+
 def to_json(document: PolicyDocument) -> str:
     """Stable serialisation, so an unchanged policy never shows up as a diff."""
     return json.dumps(document, sort_keys=True)

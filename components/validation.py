@@ -180,7 +180,8 @@ def image_tag(value: object) -> list[Problem]:
             Problem(
                 setting,
                 f"{value!r} is a GPU image; serverless endpoints have no GPUs, so use a '-cpu-' "
-                f"tag such as {EXAMPLE_IMAGE_TAG!r}",
+                f"tag such as {EXAMPLE_IMAGE_TAG!r} (a realtime GPU instance runs the GPU build "
+                "of that release, or gpu_image_tag)",
             )
         ]
     return []

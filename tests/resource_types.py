@@ -17,3 +17,7 @@ ENCRYPTION: Final = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 )
 BUCKET_OBJECT: Final = "aws:s3/bucketObjectv2:BucketObjectv2"
+LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
+ALARM: Final = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SCALING_TARGET: Final = "aws:appautoscaling/target:Target"
+SCALING_POLICY: Final = "aws:appautoscaling/policy:Policy"

@@ -13,9 +13,11 @@ from components.errors import InvalidSettingsError
 from tests.conftest import StartPulumi
 from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness
 from tests.resource_types import (
+    ALARM,
     COMPONENT,
     CONFIG,
     ENDPOINT,
+    LOG_GROUP,
     MODEL,
     POLICY,
     POLICY_ATTACHMENT,
@@ -37,7 +39,7 @@ def config(**values: str) -> dict[str, str]:
     return {f"alex-sagemaker:{key}": value for key, value in values.items()}
 
 
-def test_default_stack_registers_exactly_the_reference_resources(
+def test_default_stack_registers_the_reference_resources_plus_logs_and_alarms(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks()
@@ -52,6 +54,10 @@ def test_default_stack_registers_exactly_the_reference_resources(
             (MODEL, "alex-embedding-model"),
             (CONFIG, "alex-embedding-config"),
             (ENDPOINT, "alex-embedding-endpoint"),
+            (LOG_GROUP, "alex-embedding-logs"),
+            (ALARM, "alex-embedding-alarm-5xx"),
+            (ALARM, "alex-embedding-alarm-latency"),
+            (ALARM, "alex-embedding-alarm-cold-start"),
         ]
     )
 
@@ -203,6 +209,21 @@ def test_stack_exports_the_endpoint_and_what_it_is_made_of(pulumi_mocks: StartPu
         "role_arn": harness.one(ROLE).outputs["arn"],
         "image_uri": f"{US_EAST_1_REPOSITORY}:{IMAGE_TAG}",
         "region": "us-east-1",
+        "invoke_policy_json": json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Action": "sagemaker:InvokeEndpoint",
+                        "Effect": "Allow",
+                        "Resource": f"arn:aws:sagemaker:us-east-1:{ACCOUNT_ID}:endpoint/"
+                        "alex-embedding-endpoint",
+                        "Sid": "InvokeEmbeddingEndpoint",
+                    }
+                ],
+                "Version": "2012-10-17",
+            },
+            sort_keys=True,
+        ),
     }
 
 
@@ -217,9 +238,14 @@ def test_children_depend_on_each_other_in_order(pulumi_mocks: StartPulumi) -> No
     assert urn[SLEEP] in deps[MODEL]
     assert urn[MODEL] in deps[CONFIG]
     assert urn[CONFIG] in deps[ENDPOINT]
-    # Registration order follows the same chain.
-    order = [r.type for r in harness.monitor.registrations]
-    assert order == [COMPONENT, ROLE, POLICY, SLEEP, MODEL, CONFIG, ENDPOINT]
+    assert urn[LOG_GROUP] in deps[ENDPOINT]
+    # The engine is told about them in the same order.
+    position = {r.urn: index for index, r in enumerate(harness.monitor.registrations)}
+    chain = [position[urn[t]] for t in (COMPONENT, ROLE, POLICY, SLEEP, MODEL, CONFIG, ENDPOINT)]
+    assert chain == sorted(chain)
+    assert position[urn[LOG_GROUP]] < position[urn[ENDPOINT]]
+    for alarm in harness.of_type(ALARM):
+        assert urn[ENDPOINT] in alarm.dependencies
 
 
 def test_every_child_is_parented_to_the_component(pulumi_mocks: StartPulumi) -> None:
@@ -228,7 +254,7 @@ def test_every_child_is_parented_to_the_component(pulumi_mocks: StartPulumi) -> 
 
     component = harness.one(COMPONENT)
     children = [r for r in harness.monitor.registrations if r.type != COMPONENT]
-    assert len(children) == 6
+    assert len(children) == 10
     assert {child.parent for child in children} == {component.urn}
     assert component.parent.endswith("::pulumi:pulumi:Stack::alex-sagemaker-dev")
 
@@ -300,8 +326,10 @@ def test_every_config_key_reaches_the_resources(pulumi_mocks: StartPulumi) -> No
     }
     assert harness.one(SLEEP).inputs["createDuration"] == "1m30s"
     tags = {"team": "ml", "cost-center": "42"}
-    for type_token in (ROLE, MODEL, CONFIG, ENDPOINT):
+    for type_token in (ROLE, MODEL, CONFIG, ENDPOINT, LOG_GROUP):
         assert harness.one(type_token).inputs["tags"] == tags, type_token
+    for alarm in harness.of_type(ALARM):
+        assert alarm.inputs["tags"] == tags
 
 
 def test_existing_role_from_config_skips_role_policy_and_wait(pulumi_mocks: StartPulumi) -> None:
@@ -310,7 +338,7 @@ def test_existing_role_from_config_skips_role_policy_and_wait(pulumi_mocks: Star
     exports = run_program(harness)
 
     types = {r.type for r in harness.monitor.registrations}
-    assert types == {COMPONENT, MODEL, CONFIG, ENDPOINT}
+    assert types == {COMPONENT, MODEL, CONFIG, LOG_GROUP, ENDPOINT, ALARM}
     assert harness.one(MODEL).inputs["executionRoleArn"] == role_arn
     assert exports["role_arn"] == role_arn
 

@@ -7,7 +7,7 @@ import pytest
 from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettingsError
 from tests.conftest import StartPulumi
 from tests.pulumi_harness import ACCOUNT_ID
-from tests.resource_types import COMPONENT, CONFIG, ENDPOINT, MODEL, ROLE
+from tests.resource_types import ALARM, COMPONENT, CONFIG, ENDPOINT, MODEL, ROLE
 
 
 def test_two_components_in_one_program_do_not_collide(pulumi_mocks: StartPulumi) -> None:
@@ -26,20 +26,16 @@ def test_two_components_in_one_program_do_not_collide(pulumi_mocks: StartPulumi)
     search, ingest = harness.run(program)
 
     names = [r.name for r in harness.monitor.registrations]
-    assert len(names) == len(set(names)) == 14
+    assert len(names) == len(set(names)) == 22
+    suffixes = (
+        "role", "execution-policy", "iam-propagation", "model", "config", "logs", "endpoint",
+        "alarm-5xx", "alarm-latency", "alarm-cold-start",
+    )  # fmt: skip
     for component in ("search", "ingest"):
         urn = next(r.urn for r in harness.of_type(COMPONENT) if r.name == component)
         children = [r for r in harness.monitor.registrations if r.parent == urn]
         assert sorted(child.name for child in children) == sorted(
-            f"{component}-{suffix}"
-            for suffix in (
-                "role",
-                "execution-policy",
-                "iam-propagation",
-                "model",
-                "config",
-                "endpoint",
-            )
+            f"{component}-{suffix}" for suffix in suffixes
         )
     assert harness.resolve(search.endpoint_name) == "search-embeddings"
     assert harness.resolve(ingest.endpoint_name) == "ingest-embeddings"
@@ -59,7 +55,15 @@ def test_existing_role_makes_no_role_policy_or_wait(pulumi_mocks: StartPulumi) -
         lambda: EmbeddingEndpoint("shared", EmbeddingEndpointArgs(role_arn=role_arn))
     )
 
-    assert [r.type for r in harness.monitor.registrations] == [COMPONENT, MODEL, CONFIG, ENDPOINT]
+    assert [r.type for r in harness.monitor.registrations] == [
+        COMPONENT,
+        MODEL,
+        CONFIG,
+        ENDPOINT,
+        ALARM,
+        ALARM,
+        ALARM,
+    ]  # fmt: skip  (no name given: no log group)
     model = harness.one(MODEL)
     assert model.inputs["executionRoleArn"] == role_arn
     assert model.dependencies == []
