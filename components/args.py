@@ -66,8 +66,8 @@ class EmbeddingEndpointArgs:
     provisioned_concurrency_min: int | None = None
     """With `provisioned_concurrency_max`: scale provisioned concurrency between these."""
     provisioned_concurrency_max: int | None = None
-    provisioned_concurrency_target_utilization: float = 0.7
-    """Target share of provisioned concurrency in use (0-1] when it scales."""
+    provisioned_concurrency_target_percent: int = 70
+    """Percentage of provisioned concurrency in use that scaling aims for."""
     instance_type: str | None = None
     """Realtime only: e.g. `ml.m5.large`, or `ml.g5.xlarge` (runs the GPU image)."""
     instance_count: int = 1

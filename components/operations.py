@@ -56,7 +56,8 @@ def autoscaling(
     else:
         dimension, metric = PROVISIONED_DIMENSION, PROVISIONED_METRIC
         low, high = args.provisioned_concurrency_min, args.provisioned_concurrency_max
-        target_value = float(args.provisioned_concurrency_target_utilization)
+        # The utilization metric is a ratio: 0.7 means 70% of provisioned concurrency in use.
+        target_value = args.provisioned_concurrency_target_percent / 100
     if low is None or high is None:
         raise ValueError("autoscaling needs a minimum and a maximum capacity")
     target = aws.appautoscaling.Target(

@@ -25,7 +25,7 @@ SETTINGS: Final = (
     "mode",
     "provisioned_concurrency_min",
     "provisioned_concurrency_max",
-    "provisioned_concurrency_target_utilization",
+    "provisioned_concurrency_target_percent",
     "instance_type",
     "instance_count",
     "gpu_image_tag",
@@ -114,14 +114,12 @@ def _serverless(settings: dict[str, object]) -> list[Problem]:
                 f"{provisioned} is outside its scaling range {low}-{high}",
             )
         )
-    target = settings["provisioned_concurrency_target_utilization"]
-    if not isinstance(target, int | float) or isinstance(target, bool) or not 0 < target <= 1:
-        problems.append(
-            Problem(
-                "provisioned_concurrency_target_utilization",
-                f"{target!r} is not allowed; use a share above 0 and at most 1, e.g. 0.7",
-            )
-        )
+    problems += _int_in(
+        "provisioned_concurrency_target_percent",
+        settings["provisioned_concurrency_target_percent"],
+        1,
+        100,
+    )
     return problems
 
 

@@ -49,6 +49,23 @@ def expected_reference_args() -> dict[str, Any]:
         "environment": {},
         "tags": {},
         "sentence_embeddings": False,
+        "mode": "serverless",
+        "provisioned_concurrency_min": None,
+        "provisioned_concurrency_max": None,
+        "provisioned_concurrency_target_percent": 70,
+        "instance_type": None,
+        "instance_count": 1,
+        "gpu_image_tag": None,
+        "autoscaling_min_capacity": None,
+        "autoscaling_max_capacity": None,
+        "autoscaling_target_invocations": 100,
+        "autoscaling_scale_in_cooldown": 300,
+        "autoscaling_scale_out_cooldown": 60,
+        "log_retention_days": 30,
+        "alarms": True,
+        "alarm_topic_arn": None,
+        "alarm_model_latency_ms": 1000,
+        "alarm_model_setup_seconds": 30,
     }
 
 
