@@ -29,8 +29,9 @@ def pulumi_mocks() -> Iterator[StartPulumi]:
         config: dict[str, str] | None = None,
         secret_keys: list[str] | None = None,
         stack_outputs: dict[str, dict[str, Any]] | None = None,
+        project: str = "alex-sagemaker",
     ) -> PulumiHarness:
-        harness = start(region, config or {}, secret_keys or [], stack_outputs)
+        harness = start(region, config or {}, secret_keys or [], stack_outputs, project)
         started.append(harness)
         return harness
 

@@ -139,6 +139,28 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
 
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """Reads (StackReferences, `.get()`s) are registrations too, with the state read."""
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        inputs, _ = rpc.deserialize_properties_unwrap_secrets(
+            request.properties, keep_internal=False
+        )
+        registered = self.resources.get(response.urn)
+        self.registrations.append(
+            Registration(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                dependencies=list(request.dependencies),
+                inputs=inputs,
+                outputs=dict(registered.state) if registered else {},
+                additional_secret_outputs=list(request.additionalSecretOutputs),
+                secret_inputs=[],
+            )
+        )
+        return response
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
@@ -213,6 +235,7 @@ def start(
     config: dict[str, str],
     secret_keys: list[str],
     stack_outputs: dict[str, dict[str, Any]] | None = None,
+    project: str = PROJECT,
 ) -> PulumiHarness:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -223,7 +246,7 @@ def start(
     settings.SETTINGS.outputs.clear()
     mocks = AwsMocks(region, stack_outputs)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=STACK, preview=False, monitor=monitor)
     return PulumiHarness(region=region, mocks=mocks, monitor=monitor, loop=loop)
 
 
