@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import runpy
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ from moto import mock_aws
 from tests.conftest import StartPulumi
 from tests.embeddings.moto_helpers import deploy, queue_results
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
 SNIPPETS: list[str] = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 
 
@@ -37,20 +39,22 @@ def test_component_reuse_snippet_builds_a_second_endpoint(pulumi_mocks: StartPul
     assert harness.exports() == {"search_endpoint": "search-embeddings"}
 
 
-def test_stack_reference_snippet_grants_invoke_on_the_referenced_endpoint(
+def test_stack_reference_snippet_grants_the_producers_invoke_policy(
     pulumi_mocks: StartPulumi,
 ) -> None:
-    arn = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/alex-embedding-endpoint"
-    harness = pulumi_mocks(stack_outputs={"organization/alex-sagemaker/dev": {"endpoint_arn": arn}})
+    producer = pulumi_mocks()
+    producer.run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+    exports = producer.exports()
+    consumer = pulumi_mocks(stack_outputs={"organization/alex-sagemaker/dev": exports})
 
-    harness.run(lambda: exec(snippet_containing("StackReference("), {}))
+    consumer.run(lambda: exec(snippet_containing("StackReference("), {}))
 
-    policy = harness.one("aws:iam/rolePolicy:RolePolicy")
-    assert json.loads(policy.inputs["policy"]) == {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "sagemaker:InvokeEndpoint", "Resource": arn}],
-    }
-    role = harness.one("aws:iam/role:Role")
+    policy = consumer.one("aws:iam/rolePolicy:RolePolicy")
+    assert policy.inputs["policy"] == exports["invoke_policy_json"]
+    assert (
+        json.loads(policy.inputs["policy"])["Statement"][0]["Resource"] == (exports["endpoint_arn"])
+    )
+    role = consumer.one("aws:iam/role:Role")
     assert policy.inputs["role"] == f"{role.outputs['name']}-id"
 
 
