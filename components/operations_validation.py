@@ -54,6 +54,22 @@ def _int_in(setting: str, value: object, low: int, high: int) -> list[Problem]:
     return []
 
 
+def _scaling_range(
+    settings: dict[str, object], low_key: str, high_key: str, upper: int
+) -> list[Problem] | None:
+    """None when scaling is off (neither bound given), else the problems with its bounds."""
+    low, high = settings[low_key], settings[high_key]
+    if low is None and high is None:
+        return None
+    if low is None or high is None:
+        missing = low_key if low is None else high_key
+        return [Problem(missing, "is needed too: scaling needs both a minimum and a maximum")]
+    problems = _int_in(low_key, low, 1, upper) + _int_in(high_key, high, 1, upper)
+    if _is_int(low) and _is_int(high) and low > high:
+        problems.append(Problem(low_key, f"{low} is above the maximum ({high})"))
+    return problems
+
+
 def check(**settings: object) -> list[Problem]:
     """Every problem with the operational settings (the base settings are checked elsewhere)."""
     mode = settings["mode"]
@@ -83,23 +99,17 @@ def _serverless(settings: dict[str, object]) -> list[Problem]:
         },
         "realtime",
     )
-    low, high = settings["provisioned_concurrency_min"], settings["provisioned_concurrency_max"]
-    if low is None and high is None:
-        return problems
-    if low is None or high is None:
-        missing = "provisioned_concurrency_min" if low is None else "provisioned_concurrency_max"
-        return [
-            *problems,
-            Problem(missing, "is needed too: scaling needs both a minimum and a maximum"),
-        ]
     provisioned, ceiling = settings["provisioned_concurrency"], settings["max_concurrency"]
-    upper = ceiling if _is_int(ceiling) else 200
-    problems += _int_in("provisioned_concurrency_min", low, 1, upper)
-    problems += _int_in("provisioned_concurrency_max", high, 1, upper)
-    if _is_int(low) and _is_int(high) and low > high:
-        problems.append(
-            Problem("provisioned_concurrency_min", f"{low} is above the maximum ({high})")
-        )
+    scaling = _scaling_range(
+        settings,
+        "provisioned_concurrency_min",
+        "provisioned_concurrency_max",
+        ceiling if _is_int(ceiling) else 200,
+    )
+    if scaling is None:
+        return problems
+    problems += scaling
+    low, high = settings["provisioned_concurrency_min"], settings["provisioned_concurrency_max"]
     if provisioned is None:
         problems.append(
             Problem(
@@ -180,27 +190,24 @@ def _realtime(settings: dict[str, object]) -> list[Problem]:
             Problem("gpu_image_tag", f"applies only to GPU instances, not {instance_type}")
         )
     problems += _int_in("instance_count", settings["instance_count"], 1, MAX_INSTANCES)
-    low, high = settings["autoscaling_min_capacity"], settings["autoscaling_max_capacity"]
-    if low is None and high is None:
+    scaling = _scaling_range(
+        settings, "autoscaling_min_capacity", "autoscaling_max_capacity", MAX_INSTANCES
+    )
+    if scaling is None:
         return problems
-    if low is None or high is None:
-        missing = "autoscaling_min_capacity" if low is None else "autoscaling_max_capacity"
-        return [
-            *problems,
-            Problem(missing, "is needed too: scaling needs both a minimum and a maximum"),
-        ]
-    problems += _int_in("autoscaling_min_capacity", low, 1, MAX_INSTANCES)
-    problems += _int_in("autoscaling_max_capacity", high, 1, MAX_INSTANCES)
+    problems += scaling
+    low, high = settings["autoscaling_min_capacity"], settings["autoscaling_max_capacity"]
     count = settings["instance_count"]
-    if _is_int(low) and _is_int(high):
-        if low > high:
-            problems.append(
-                Problem("autoscaling_min_capacity", f"{low} is above the maximum ({high})")
-            )
-        elif _is_int(count) and not low <= count <= high:
-            problems.append(
-                Problem("instance_count", f"{count} is outside the scaling range {low}-{high}")
-            )
+    if (
+        _is_int(low)
+        and _is_int(high)
+        and _is_int(count)
+        and low <= high
+        and not low <= count <= high
+    ):
+        problems.append(
+            Problem("instance_count", f"{count} is outside the scaling range {low}-{high}")
+        )
     problems += _int_in(
         "autoscaling_target_invocations", settings["autoscaling_target_invocations"], 1, 1_000_000
     )

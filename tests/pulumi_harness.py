@@ -142,32 +142,19 @@ class RecordingMonitor(MockMonitor):
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         """Reads (StackReferences, `.get()`s) are registrations too, with the state read."""
         response = super().ReadResource(request)  # type: ignore[no-untyped-call]
-        inputs, _ = rpc.deserialize_properties_unwrap_secrets(
-            request.properties, keep_internal=False
-        )
-        registered = self.resources.get(response.urn)
-        self.registrations.append(
-            Registration(
-                type=request.type,
-                name=request.name,
-                urn=response.urn,
-                parent=request.parent,
-                dependencies=list(request.dependencies),
-                inputs=inputs,
-                outputs=dict(registered.state) if registered else {},
-                additional_secret_outputs=list(request.additionalSecretOutputs),
-                secret_inputs=[],
-            )
-        )
+        self._record(request, response, request.properties)
         return response
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type == "pulumi:pulumi:Stack":
-            return response
-        wrapped = rpc.deserialize_properties(request.object)
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(request, response, request.object)
+        return response
+
+    def _record(self, request: Any, response: Any, properties: Any) -> None:
+        wrapped = rpc.deserialize_properties(properties)
         secret_inputs = sorted(key for key, value in wrapped.items() if rpc.is_rpc_secret(value))
-        inputs, _ = rpc.deserialize_properties_unwrap_secrets(request.object, keep_internal=False)
+        inputs, _ = rpc.deserialize_properties_unwrap_secrets(properties, keep_internal=False)
         registered = self.resources.get(response.urn)
         self.registrations.append(
             Registration(
@@ -182,7 +169,6 @@ class RecordingMonitor(MockMonitor):
                 secret_inputs=secret_inputs,
             )
         )
-        return response
 
 
 @dataclass

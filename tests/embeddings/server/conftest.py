@@ -78,11 +78,15 @@ def local_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     server.stop()
 
 
+def point_boto3_at(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> RunningServer:
+    """boto3 in this process talks to `server` for sagemaker-runtime, in us-east-1."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", server.url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return server
+
+
 @pytest.fixture
 def runtime_env(
     local_endpoint: RunningServer, monkeypatch: pytest.MonkeyPatch, isolated_aws: Path
 ) -> RunningServer:
-    """boto3 in this process talks to the local endpoint."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", local_endpoint.url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return local_endpoint
+    return point_boto3_at(local_endpoint, monkeypatch)

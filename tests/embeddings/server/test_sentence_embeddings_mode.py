@@ -13,7 +13,7 @@ import pytest
 
 from embeddings import EmbeddingClient
 from embeddings.batching import OutputModel, plan_batches
-from tests.embeddings.server.conftest import RunningServer, start_server
+from tests.embeddings.server.conftest import RunningServer, point_boto3_at, start_server
 from tests.embeddings.server.texts import LONG_PARAGRAPH, VARIED_TEXTS
 
 
@@ -28,9 +28,7 @@ def pooled_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
 def pooled_env(
     pooled_endpoint: RunningServer, monkeypatch: pytest.MonkeyPatch, isolated_aws: Path
 ) -> RunningServer:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", pooled_endpoint.url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return pooled_endpoint
+    return point_boto3_at(pooled_endpoint, monkeypatch)
 
 
 def cosine(a: list[float], b: list[float]) -> float:
