@@ -23,6 +23,7 @@ from botocore.exceptions import (
 from embeddings.client import EmbeddingClient
 from embeddings.endpoint import (
     EndpointStatus,
+    ServingSetup,
     describe_endpoint,
     describe_serving_setup,
     wait_in_service,
@@ -177,6 +178,21 @@ class Checklist:
             )
 
 
+def _capacity(setup: ServingSetup) -> str:
+    """How the variant runs: serverless memory and concurrency, or its instances."""
+    serverless = setup.serverless
+    if serverless:
+        provisioned = serverless.get("ProvisionedConcurrency")
+        return (
+            f"is serverless: {serverless.get('MemorySizeInMB')} MB, max concurrency "
+            f"{serverless.get('MaxConcurrency')}"
+            + (f", provisioned {provisioned}" if provisioned else "")
+        )
+    if setup.instance_type:
+        return f"runs {setup.instance_count} x {setup.instance_type} (realtime)"
+    return "has neither serverless capacity nor instances"
+
+
 def command_verify(args: argparse.Namespace, out: TextIO) -> int:
     target = resolve_target(args)
     sagemaker = target.sagemaker()
@@ -200,21 +216,9 @@ def command_verify(args: argparse.Namespace, out: TextIO) -> int:
 
         def setup_check() -> bool:
             setup = describe_serving_setup(sagemaker, status.config_name)
-            serverless = setup.serverless
             checks.check(
-                serverless is not None,
-                f"configuration {status.config_name} is serverless: "
-                + (
-                    f"{serverless.get('MemorySizeInMB')} MB, max concurrency "
-                    f"{serverless.get('MaxConcurrency')}"
-                    + (
-                        f", provisioned {serverless['ProvisionedConcurrency']}"
-                        if serverless.get("ProvisionedConcurrency")
-                        else ""
-                    )
-                    if serverless
-                    else f"no, instance type {setup.instance_type}"
-                ),
+                setup.serverless is not None or setup.instance_type is not None,
+                f"configuration {status.config_name} {_capacity(setup)}",
             )
             model_id = setup.environment.get("HF_MODEL_ID")
             task = setup.environment.get("HF_TASK")

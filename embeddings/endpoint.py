@@ -46,6 +46,7 @@ class ServingSetup:
     variant_name: str
     serverless: dict[str, int] | None
     instance_type: str | None
+    instance_count: int | None
     model_name: str
     environment: dict[str, str]
 
@@ -90,6 +91,7 @@ def describe_serving_setup(client: SageMakerClient, config_name: str) -> Serving
         variant_name=variant["VariantName"],
         serverless=dict(serverless) if serverless else None,  # type: ignore[arg-type]
         instance_type=variant.get("InstanceType"),
+        instance_count=variant.get("InitialInstanceCount"),
         model_name=variant["ModelName"],
         environment=dict(container.get("Environment", {})),
     )

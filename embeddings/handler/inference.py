@@ -14,7 +14,8 @@ accepted and ignored (truncation is always applied).
 Runs on the container's libraries (Python 3.9, torch 1.13, transformers 4.26 in the default
 image) and on current ones, so it uses only APIs both have: `AutoTokenizer` / `AutoModel`
 `.from_pretrained`, calling the tokenizer with `padding`, `truncation`, `max_length` and
-`return_tensors="pt"`, the model's first output (`last_hidden_state`), `torch.no_grad`, and
+`return_tensors="pt"`, `BatchEncoding.to(device)`, the model's first output
+(`last_hidden_state`), `torch.no_grad`, `torch.cuda.is_available` and
 `torch.nn.functional.normalize`. No syntax newer than Python 3.9.
 """
 
@@ -48,12 +49,15 @@ def _max_seq_length(model_dir: str, tokenizer: Any) -> int:
 
 
 def model_fn(model_dir: str) -> dict[str, Any]:
+    """Tokenizer and model, on the GPU when the instance has one (realtime GPU endpoints)."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModel.from_pretrained(model_dir)
+    model = AutoModel.from_pretrained(model_dir).to(device)
     model.eval()
     return {
         "tokenizer": tokenizer,
         "model": model,
+        "device": device,
         "max_length": _max_seq_length(model_dir, tokenizer),
     }
 
@@ -101,13 +105,13 @@ def embed(texts: list[str], loaded: dict[str, Any]) -> list[Embedding]:
             truncation=True,
             max_length=loaded["max_length"],
             return_tensors="pt",
-        )
+        ).to(loaded["device"])
         with torch.no_grad():
             token_vectors = model(**encoded)[0]
         mask = encoded["attention_mask"].unsqueeze(-1).to(token_vectors.dtype)
         summed = (token_vectors * mask).sum(dim=1)
         counts = mask.sum(dim=1).clamp(min=1e-9)
-        pooled = torch.nn.functional.normalize(summed / counts, p=2, dim=1)
+        pooled = torch.nn.functional.normalize(summed / counts, p=2, dim=1).cpu()
         for index, vector in zip(batch, pooled.tolist()):
             embeddings[index] = vector
     return embeddings

@@ -23,6 +23,7 @@ def deploy(
     endpoint_url: str | None = None,
     task: str = "feature-extraction",
     serverless: dict[str, int] | None = None,
+    instance_type: str | None = None,
 ) -> None:
     sagemaker = boto3.client("sagemaker", region_name=region, endpoint_url=endpoint_url)
     sagemaker.create_model(
@@ -38,18 +39,16 @@ def deploy(
         },
     )
     capacity = serverless or {"memory": 3072, "concurrency": 2}
+    variant: Any = {"VariantName": "AllTraffic", "ModelName": "alex-embedding-model-1a2b3c4"}
+    if instance_type:
+        variant.update(InstanceType=instance_type, InitialInstanceCount=2)
+    else:
+        variant["ServerlessConfig"] = {
+            "MemorySizeInMB": capacity["memory"],
+            "MaxConcurrency": capacity["concurrency"],
+        }
     sagemaker.create_endpoint_config(
-        EndpointConfigName="alex-embedding-config-9a8b7c6",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "alex-embedding-model-1a2b3c4",
-                "ServerlessConfig": {
-                    "MemorySizeInMB": capacity["memory"],
-                    "MaxConcurrency": capacity["concurrency"],
-                },
-            }
-        ],
+        EndpointConfigName="alex-embedding-config-9a8b7c6", ProductionVariants=[variant]
     )
     sagemaker.create_endpoint(
         EndpointName=endpoint_name, EndpointConfigName="alex-embedding-config-9a8b7c6"

@@ -187,6 +187,21 @@ def test_verify_prints_a_passing_checklist(aws: None, token_level: list[Any]) ->
     ]
 
 
+def test_verify_accepts_a_realtime_endpoint_and_shows_its_instances(
+    aws: None, token_level: list[Any]
+) -> None:
+    deploy(REGION, instance_type="ml.m5.large")
+    queue_results([[token_level[0]]], REGION)
+
+    code, out = run("verify", "--region", REGION)
+
+    assert code == 0
+    assert (
+        "[ok] configuration alex-embedding-config-9a8b7c6 runs 2 x ml.m5.large (realtime)"
+        in out.splitlines()
+    )
+
+
 def test_verify_fails_on_a_wrong_task_and_a_wrong_dimension(aws: None) -> None:
     deploy(REGION, task="text-classification")
     queue_results([[[0.6, 0.8]]], REGION)
