@@ -67,6 +67,7 @@ def autoscaling(
         scalable_dimension=dimension,
         min_capacity=low,
         max_capacity=high,
+        tags=dict(args.tags) or None,
         opts=opts,
     )
     policy = aws.appautoscaling.Policy(

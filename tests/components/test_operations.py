@@ -55,6 +55,7 @@ def test_realtime_mode_runs_instances_and_scales_them_on_invocations(
             autoscalingTargetInvocations="200",
             autoscalingScaleInCooldown="600",
             autoscalingScaleOutCooldown="30",
+            tags='{"team": "ml"}',
         )
     )
     run_program(harness)
@@ -74,6 +75,7 @@ def test_realtime_mode_runs_instances_and_scales_them_on_invocations(
         "scalableDimension": "sagemaker:variant:DesiredInstanceCount",
         "minCapacity": 1,
         "maxCapacity": 4,
+        "tags": {"team": "ml"},
     }
     assert harness.one(ENDPOINT).urn in target.dependencies
     policy = harness.one(SCALING_POLICY)
