@@ -129,11 +129,6 @@ class EmbeddingEndpointArgs:
 
 
 FIELD_NAMES: Final = tuple(EmbeddingEndpointArgs.__dataclass_fields__)
-OPERATION_DEFAULTS: Final = {
-    name: field.default
-    for name, field in EmbeddingEndpointArgs.__dataclass_fields__.items()
-    if name in operations_validation.SETTINGS
-}
 
 
 def check_settings(
@@ -181,6 +176,6 @@ def check_settings(
             memory_size_in_mb=memory_size_in_mb,
             max_concurrency=max_concurrency,
             provisioned_concurrency=provisioned_concurrency,
-            **{**OPERATION_DEFAULTS, **operations},
+            **operations,
         ),
     ]

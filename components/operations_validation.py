@@ -7,11 +7,11 @@ ignored: someone who sets an instance type on a serverless endpoint expects an i
 from __future__ import annotations
 
 import re
-from typing import Final, TypeGuard
+from typing import Final
 
 from components import images
 from components.errors import Problem
-from components.validation import IMAGE_TAG_PATTERN
+from components.validation import IMAGE_TAG_PATTERN, is_int
 
 MODES: Final = ("serverless", "realtime")
 LOG_RETENTION_DAYS: Final = (
@@ -43,13 +43,9 @@ SETTINGS: Final = (
 SERVERLESS_DEFAULTS: Final = {"memory_size_in_mb": 3072, "max_concurrency": 2}
 
 
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _int_in(setting: str, value: object, low: int, high: int) -> list[Problem]:
-    if not _is_int(value) or not low <= value <= high:
-        kind = "allowed" if _is_int(value) else "an integer"
+    if not is_int(value) or not low <= value <= high:
+        kind = "allowed" if is_int(value) else "an integer"
         return [Problem(setting, f"{value!r} is not {kind}; use an integer from {low} to {high}")]
     return []
 
@@ -65,7 +61,7 @@ def _scaling_range(
         missing = low_key if low is None else high_key
         return [Problem(missing, "is needed too: scaling needs both a minimum and a maximum")]
     problems = _int_in(low_key, low, 1, upper) + _int_in(high_key, high, 1, upper)
-    if _is_int(low) and _is_int(high) and low > high:
+    if is_int(low) and is_int(high) and low > high:
         problems.append(Problem(low_key, f"{low} is above the maximum ({high})"))
     return problems
 
@@ -104,7 +100,7 @@ def _serverless(settings: dict[str, object]) -> list[Problem]:
         settings,
         "provisioned_concurrency_min",
         "provisioned_concurrency_max",
-        ceiling if _is_int(ceiling) else 200,
+        ceiling if is_int(ceiling) else 200,
     )
     if scaling is None:
         return problems
@@ -117,7 +113,7 @@ def _serverless(settings: dict[str, object]) -> list[Problem]:
                 "is needed to scale it: set the starting provisioned concurrency",
             )
         )
-    elif _is_int(provisioned) and _is_int(low) and _is_int(high) and not low <= provisioned <= high:
+    elif is_int(provisioned) and is_int(low) and is_int(high) and not low <= provisioned <= high:
         problems.append(
             Problem(
                 "provisioned_concurrency",
@@ -198,13 +194,7 @@ def _realtime(settings: dict[str, object]) -> list[Problem]:
     problems += scaling
     low, high = settings["autoscaling_min_capacity"], settings["autoscaling_max_capacity"]
     count = settings["instance_count"]
-    if (
-        _is_int(low)
-        and _is_int(high)
-        and _is_int(count)
-        and low <= high
-        and not low <= count <= high
-    ):
+    if is_int(low) and is_int(high) and is_int(count) and low <= high and not low <= count <= high:
         problems.append(
             Problem("instance_count", f"{count} is outside the scaling range {low}-{high}")
         )

@@ -57,7 +57,8 @@ RESERVED_ENVIRONMENT_KEYS: Final = {
 }
 
 
-def _is_int(value: object) -> TypeGuard[int]:
+def is_int(value: object) -> TypeGuard[int]:
+    """An int that is not a bool (True is an int to Python, not to SageMaker)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -188,18 +189,18 @@ def image_tag(value: object) -> list[Problem]:
 
 
 def _not_allowed(value: object) -> str:
-    return f"{value!r} is not {'allowed' if _is_int(value) else 'an integer'}"
+    return f"{value!r} is not {'allowed' if is_int(value) else 'an integer'}"
 
 
 def memory_size_in_mb(value: object) -> list[Problem]:
-    if not _is_int(value) or value not in SERVERLESS_MEMORY_SIZES_MB:
+    if not is_int(value) or value not in SERVERLESS_MEMORY_SIZES_MB:
         allowed = ", ".join(str(size) for size in SERVERLESS_MEMORY_SIZES_MB)
         return [Problem("memory_size_in_mb", f"{_not_allowed(value)}; use one of {allowed}")]
     return []
 
 
 def max_concurrency(value: object) -> list[Problem]:
-    if not _is_int(value) or not 1 <= value <= SERVERLESS_MAX_CONCURRENCY:
+    if not is_int(value) or not 1 <= value <= SERVERLESS_MAX_CONCURRENCY:
         return [
             Problem(
                 "max_concurrency",
@@ -213,9 +214,9 @@ def provisioned_concurrency(value: object, max_concurrency_value: object) -> lis
     if value is None:
         return []
     upper = SERVERLESS_MAX_CONCURRENCY
-    if _is_int(max_concurrency_value) and 1 <= max_concurrency_value < upper:
+    if is_int(max_concurrency_value) and 1 <= max_concurrency_value < upper:
         upper = max_concurrency_value
-    if not _is_int(value) or not 1 <= value <= upper:
+    if not is_int(value) or not 1 <= value <= upper:
         return [
             Problem(
                 "provisioned_concurrency",

@@ -39,10 +39,13 @@ def read_dotenv(directory: Path | None = None) -> dict[str, str]:
 def _lookup(
     explicit: str | None,
     variable: str,
-    environ: Mapping[str, str],
-    dotenv: Mapping[str, str],
+    environ: Mapping[str, str] | None,
+    dotenv: Mapping[str, str] | None,
     flag: str,
 ) -> Resolved | None:
+    """The explicit value, else the variable from the environment, else from `.env`."""
+    environ = os.environ if environ is None else environ
+    dotenv = read_dotenv() if dotenv is None else dotenv
     if explicit:
         return Resolved(explicit, flag)
     if environ.get(variable):
@@ -58,13 +61,7 @@ def resolve_endpoint_name(
     environ: Mapping[str, str] | None = None,
     dotenv: Mapping[str, str] | None = None,
 ) -> Resolved:
-    found = _lookup(
-        explicit,
-        ENDPOINT_VARIABLE,
-        os.environ if environ is None else environ,
-        read_dotenv() if dotenv is None else dotenv,
-        "--endpoint",
-    )
+    found = _lookup(explicit, ENDPOINT_VARIABLE, environ, dotenv, "--endpoint")
     return found or Resolved(DEFAULT_ENDPOINT_NAME, "the default")
 
 
@@ -75,13 +72,7 @@ def resolve_region(
     dotenv: Mapping[str, str] | None = None,
     boto3_region: str | None = None,
 ) -> Resolved:
-    found = _lookup(
-        explicit,
-        REGION_VARIABLE,
-        os.environ if environ is None else environ,
-        read_dotenv() if dotenv is None else dotenv,
-        "--region",
-    )
+    found = _lookup(explicit, REGION_VARIABLE, environ, dotenv, "--region")
     if found:
         return found
     return Resolved(boto3_region, "the AWS configuration (AWS_REGION, profile)")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import runpy
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import pulumi
@@ -19,6 +21,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 from pulumi.runtime.stack import run_pulumi_func
 
 PROJECT: Final = "alex-sagemaker"
+PROGRAM: Final = Path(__file__).resolve().parent.parent / "__main__.py"
 STACK: Final = "dev"
 ACCOUNT_ID: Final = "123456789012"
 
@@ -179,7 +182,6 @@ class PulumiHarness:
     mocks: AwsMocks
     monitor: RecordingMonitor
     loop: asyncio.AbstractEventLoop
-    results: list[Any] = field(default_factory=list)
 
     def run(self, program: Callable[[], T]) -> T:
         """Run `program` as a Pulumi program and wait for every registration to finish."""
@@ -190,6 +192,11 @@ class PulumiHarness:
 
         self.loop.run_until_complete(run_pulumi_func(body))
         return holder[0]
+
+    def run_program(self, program: Path = PROGRAM) -> dict[str, Any]:
+        """Run a Pulumi program file as `pulumi up` would and return its resolved exports."""
+        self.run(lambda: runpy.run_path(str(program), run_name="__main__"))
+        return self.exports()
 
     def resolve(self, value: Any) -> Any:
         """The value an Output settles to."""
@@ -242,3 +249,8 @@ def stop(harness: PulumiHarness) -> None:
     settings.ROOT.set(None)
     harness.loop.close()
     asyncio.set_event_loop(None)
+
+
+def project_config(**values: str) -> dict[str, str]:
+    """Stack configuration of this project, keyed as the Pulumi CLI hands it to the program."""
+    return {f"{PROJECT}:{key}": value for key, value in values.items()}

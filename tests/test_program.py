@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import runpy
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from components.errors import InvalidSettingsError
 from tests.conftest import StartPulumi
-from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness
+from tests.pulumi_harness import ACCOUNT_ID, project_config
 from tests.resource_types import (
     ALARM,
     COMPONENT,
@@ -25,25 +22,15 @@ from tests.resource_types import (
     SLEEP,
 )
 
-PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
 IMAGE_TAG = "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
 US_EAST_1_REPOSITORY = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference"
-
-
-def run_program(harness: PulumiHarness) -> dict[str, Any]:
-    harness.run(lambda: runpy.run_path(str(PROGRAM), run_name="__main__"))
-    return harness.exports()
-
-
-def config(**values: str) -> dict[str, str]:
-    return {f"alex-sagemaker:{key}": value for key, value in values.items()}
 
 
 def test_default_stack_registers_the_reference_resources_plus_logs_and_alarms(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks()
-    run_program(harness)
+    harness.run_program()
 
     assert sorted((r.type, r.name) for r in harness.monitor.registrations) == sorted(
         [
@@ -64,7 +51,7 @@ def test_default_stack_registers_the_reference_resources_plus_logs_and_alarms(
 
 def test_role_is_trusted_only_by_sagemaker(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
-    run_program(harness)
+    harness.run_program()
 
     role = harness.one(ROLE)
     assert json.loads(role.inputs["assumeRolePolicy"]) == {
@@ -84,7 +71,7 @@ def test_execution_policy_is_least_privilege_for_this_region_and_account(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks(region="us-east-1")
-    run_program(harness)
+    harness.run_program()
 
     policy = harness.one(POLICY)
     role = harness.one(ROLE)
@@ -136,7 +123,7 @@ def test_execution_policy_is_least_privilege_for_this_region_and_account(
 
 def test_propagation_wait_uses_the_configured_delay(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
-    run_program(harness)
+    harness.run_program()
 
     sleep = harness.one(SLEEP)
     role = harness.one(ROLE)
@@ -148,7 +135,7 @@ def test_propagation_wait_uses_the_configured_delay(pulumi_mocks: StartPulumi) -
 
 def test_model_runs_the_hub_model_from_the_regional_image(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
-    run_program(harness)
+    harness.run_program()
 
     model = harness.one(MODEL)
     assert model.inputs == {
@@ -167,7 +154,7 @@ def test_model_runs_the_hub_model_from_the_regional_image(pulumi_mocks: StartPul
 
 def test_endpoint_configuration_is_serverless_with_one_variant(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
-    run_program(harness)
+    harness.run_program()
 
     endpoint_config = harness.one(CONFIG)
     assert endpoint_config.inputs == {
@@ -186,7 +173,7 @@ def test_endpoint_has_the_configured_name_and_points_at_the_configuration(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks()
-    run_program(harness)
+    harness.run_program()
 
     endpoint = harness.one(ENDPOINT)
     assert endpoint.inputs == {
@@ -197,7 +184,7 @@ def test_endpoint_has_the_configured_name_and_points_at_the_configuration(
 
 def test_stack_exports_the_endpoint_and_what_it_is_made_of(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
-    exports = run_program(harness)
+    exports = harness.run_program()
 
     assert exports == {
         "endpoint_name": "alex-embedding-endpoint",
@@ -229,7 +216,7 @@ def test_stack_exports_the_endpoint_and_what_it_is_made_of(pulumi_mocks: StartPu
 
 def test_children_depend_on_each_other_in_order(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
-    run_program(harness)
+    harness.run_program()
 
     urn = {r.type: r.urn for r in harness.monitor.registrations}
     deps = {r.type: set(r.dependencies) for r in harness.monitor.registrations}
@@ -250,7 +237,7 @@ def test_children_depend_on_each_other_in_order(pulumi_mocks: StartPulumi) -> No
 
 def test_every_child_is_parented_to_the_component(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
-    run_program(harness)
+    harness.run_program()
 
     component = harness.one(COMPONENT)
     children = [r for r in harness.monitor.registrations if r.type != COMPONENT]
@@ -267,7 +254,7 @@ def test_other_regions_get_their_own_registry(
     pulumi_mocks: StartPulumi, region: str, registry: str
 ) -> None:
     harness = pulumi_mocks(region=region)
-    exports = run_program(harness)
+    exports = harness.run_program()
 
     lookups = [
         i.args
@@ -294,7 +281,7 @@ def test_other_regions_get_their_own_registry(
 
 def test_every_config_key_reaches_the_resources(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks(
-        config=config(
+        config=project_config(
             endpointName="search-embeddings",
             modelId="BAAI/bge-small-en-v1.5",
             modelRevision="5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
@@ -307,7 +294,7 @@ def test_every_config_key_reaches_the_resources(pulumi_mocks: StartPulumi) -> No
             tags=json.dumps({"team": "ml", "cost-center": 42}),
         )
     )
-    exports = run_program(harness)
+    exports = harness.run_program()
 
     assert exports["endpoint_name"] == "search-embeddings"
     model = harness.one(MODEL)
@@ -334,8 +321,8 @@ def test_every_config_key_reaches_the_resources(pulumi_mocks: StartPulumi) -> No
 
 def test_existing_role_from_config_skips_role_policy_and_wait(pulumi_mocks: StartPulumi) -> None:
     role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/service-role/AmazonSageMaker-ExecutionRole"
-    harness = pulumi_mocks(config=config(roleArn=role_arn))
-    exports = run_program(harness)
+    harness = pulumi_mocks(config=project_config(roleArn=role_arn))
+    exports = harness.run_program()
 
     types = {r.type for r in harness.monitor.registrations}
     assert types == {COMPONENT, MODEL, CONFIG, LOG_GROUP, ENDPOINT, ALARM}
@@ -345,11 +332,11 @@ def test_existing_role_from_config_skips_role_policy_and_wait(pulumi_mocks: Star
 
 def test_managed_policies_from_config_replace_the_inline_policy(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks(
-        config=config(
+        config=project_config(
             managedPolicyArns=json.dumps(["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"])
         )
     )
-    run_program(harness)
+    harness.run_program()
 
     assert not harness.of_type(POLICY)
     attachment = harness.one(POLICY_ATTACHMENT)
@@ -363,10 +350,10 @@ def test_managed_policies_from_config_replace_the_inline_policy(pulumi_mocks: St
 
 def test_hf_api_token_stays_secret_end_to_end(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks(
-        config=config(hfApiToken="hf_gated_model_token"),
+        config=project_config(hfApiToken="hf_gated_model_token"),
         secret_keys=["alex-sagemaker:hfApiToken"],
     )
-    exports = run_program(harness)
+    exports = harness.run_program()
 
     model = harness.one(MODEL)
     assert model.inputs["primaryContainer"]["environment"]["HF_API_TOKEN"] == "hf_gated_model_token"
@@ -378,10 +365,10 @@ def test_hf_api_token_stays_secret_end_to_end(pulumi_mocks: StartPulumi) -> None
 def test_plain_text_hf_api_token_is_refused_before_anything_is_registered(
     pulumi_mocks: StartPulumi,
 ) -> None:
-    harness = pulumi_mocks(config=config(hfApiToken="hf_plain"))
+    harness = pulumi_mocks(config=project_config(hfApiToken="hf_plain"))
 
     with pytest.raises(InvalidSettingsError) as raised:
-        run_program(harness)
+        harness.run_program()
 
     assert raised.value.settings == ("hfApiToken",)
     assert "pulumi config set --secret hfApiToken" in str(raised.value)
@@ -392,7 +379,7 @@ def test_bad_config_lists_every_problem_by_key_and_registers_nothing(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks(
-        config=config(
+        config=project_config(
             memorySizeInMb="lots",
             maxConcurrency="500",
             imageTag="1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04",
@@ -402,7 +389,7 @@ def test_bad_config_lists_every_problem_by_key_and_registers_nothing(
     )
 
     with pytest.raises(InvalidSettingsError) as raised:
-        run_program(harness)
+        harness.run_program()
 
     assert raised.value.settings == (
         "endpointName",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import runpy
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +42,7 @@ def test_stack_reference_snippet_grants_the_producers_invoke_policy(
     pulumi_mocks: StartPulumi,
 ) -> None:
     producer = pulumi_mocks()
-    producer.run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
-    exports = producer.exports()
+    exports = producer.run_program()
     consumer = pulumi_mocks(stack_outputs={"organization/alex-sagemaker/dev": exports})
 
     consumer.run(lambda: exec(snippet_containing("StackReference("), {}))

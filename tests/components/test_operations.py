@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import runpy
-from pathlib import Path
 from typing import Any
 
 import pulumi_aws as aws
@@ -12,7 +10,7 @@ import pytest
 
 from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettingsError
 from tests.conftest import StartPulumi
-from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness
+from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness, project_config
 from tests.resource_types import (
     ALARM,
     CONFIG,
@@ -24,18 +22,8 @@ from tests.resource_types import (
     SCALING_TARGET,
 )
 
-PROGRAM = Path(__file__).resolve().parents[2] / "__main__.py"
 ENDPOINT_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT_ID}:endpoint/alex-embedding-endpoint"
 TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:ml-alerts"
-
-
-def config(**values: str) -> dict[str, str]:
-    return {f"alex-sagemaker:{key}": value for key, value in values.items()}
-
-
-def run_program(harness: PulumiHarness) -> dict[str, Any]:
-    harness.run(lambda: runpy.run_path(str(PROGRAM), run_name="__main__"))
-    return harness.exports()
 
 
 def alarms_by_metric(harness: PulumiHarness) -> dict[str, dict[str, Any]]:
@@ -46,7 +34,7 @@ def test_realtime_mode_runs_instances_and_scales_them_on_invocations(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks(
-        config=config(
+        config=project_config(
             mode="realtime",
             instanceType="ml.m5.large",
             instanceCount="2",
@@ -58,7 +46,7 @@ def test_realtime_mode_runs_instances_and_scales_them_on_invocations(
             tags='{"team": "ml"}',
         )
     )
-    run_program(harness)
+    harness.run_program()
 
     assert harness.one(CONFIG).inputs["productionVariants"] == [
         {
@@ -97,8 +85,8 @@ def test_realtime_mode_runs_instances_and_scales_them_on_invocations(
 
 
 def test_gpu_instance_runs_the_gpu_build_of_the_release(pulumi_mocks: StartPulumi) -> None:
-    harness = pulumi_mocks(config=config(mode="realtime", instanceType="ml.g5.xlarge"))
-    exports = run_program(harness)
+    harness = pulumi_mocks(config=project_config(mode="realtime", instanceType="ml.g5.xlarge"))
+    exports = harness.run_program()
 
     gpu_tag = "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"
     lookups = [i.args for i in harness.mocks.invocations if "getPrebuiltEcrImage" in i.token]
@@ -117,7 +105,7 @@ def test_serverless_provisioned_concurrency_scales_on_its_utilization(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks(
-        config=config(
+        config=project_config(
             maxConcurrency="5",
             provisionedConcurrency="2",
             provisionedConcurrencyMin="1",
@@ -125,7 +113,7 @@ def test_serverless_provisioned_concurrency_scales_on_its_utilization(
             provisionedConcurrencyTargetPercent="60",
         )
     )
-    run_program(harness)
+    harness.run_program()
 
     variant = harness.one(CONFIG).inputs["productionVariants"][0]
     assert variant["serverlessConfig"] == {
@@ -152,9 +140,9 @@ def test_changing_mode_replaces_the_configuration_but_keeps_the_endpoint(
     pulumi_mocks: StartPulumi,
 ) -> None:
     serverless = pulumi_mocks()
-    run_program(serverless)
-    realtime = pulumi_mocks(config=config(mode="realtime", instanceType="ml.c5.xlarge"))
-    run_program(realtime)
+    serverless.run_program()
+    realtime = pulumi_mocks(config=project_config(mode="realtime", instanceType="ml.c5.xlarge"))
+    realtime.run_program()
 
     before, after = serverless.one(CONFIG).inputs, realtime.one(CONFIG).inputs
     # Auto-named, so the new configuration is created beside the old one...
@@ -167,8 +155,8 @@ def test_changing_mode_replaces_the_configuration_but_keeps_the_endpoint(
 
 
 def test_log_group_comes_first_with_a_retention(pulumi_mocks: StartPulumi) -> None:
-    harness = pulumi_mocks(config=config(logRetentionDays="90"))
-    run_program(harness)
+    harness = pulumi_mocks(config=project_config(logRetentionDays="90"))
+    harness.run_program()
 
     logs = harness.one(LOG_GROUP)
     assert logs.inputs == {
@@ -179,8 +167,8 @@ def test_log_group_comes_first_with_a_retention(pulumi_mocks: StartPulumi) -> No
 
 
 def test_zero_retention_keeps_logs_forever(pulumi_mocks: StartPulumi) -> None:
-    harness = pulumi_mocks(config=config(logRetentionDays="0"))
-    run_program(harness)
+    harness = pulumi_mocks(config=project_config(logRetentionDays="0"))
+    harness.run_program()
 
     assert harness.one(LOG_GROUP).inputs == {
         "name": "/aws/sagemaker/Endpoints/alex-embedding-endpoint"
@@ -191,9 +179,11 @@ def test_alarms_watch_errors_latency_and_cold_starts_and_notify_the_topic(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks(
-        config=config(alarmTopicArn=TOPIC, alarmModelLatencyMs="250", alarmModelSetupSeconds="45")
+        config=project_config(
+            alarmTopicArn=TOPIC, alarmModelLatencyMs="250", alarmModelSetupSeconds="45"
+        )
     )
-    run_program(harness)
+    harness.run_program()
 
     alarms = alarms_by_metric(harness)
     dimensions = {"EndpointName": "alex-embedding-endpoint", "VariantName": "AllTraffic"}
@@ -216,8 +206,8 @@ def test_alarms_watch_errors_latency_and_cold_starts_and_notify_the_topic(
 
 
 def test_alarms_can_be_turned_off(pulumi_mocks: StartPulumi) -> None:
-    harness = pulumi_mocks(config=config(alarms="false"))
-    run_program(harness)
+    harness = pulumi_mocks(config=project_config(alarms="false"))
+    harness.run_program()
 
     assert harness.of_type(ALARM) == []
 
@@ -254,7 +244,7 @@ def test_grant_invoke_allows_only_invoking_this_endpoint(pulumi_mocks: StartPulu
 
 def test_program_exports_the_invoke_policy(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
-    exports = run_program(harness)
+    exports = harness.run_program()
 
     assert json.loads(exports["invoke_policy_json"])["Statement"] == [
         {
@@ -293,10 +283,10 @@ def test_program_exports_the_invoke_policy(pulumi_mocks: StartPulumi) -> None:
 def test_operational_settings_are_checked_by_key_before_anything_is_made(
     pulumi_mocks: StartPulumi, settings: dict[str, str], keys: list[str], message: str
 ) -> None:
-    harness = pulumi_mocks(config=config(**settings))
+    harness = pulumi_mocks(config=project_config(**settings))
 
     with pytest.raises(InvalidSettingsError) as raised:
-        run_program(harness)
+        harness.run_program()
 
     assert list(raised.value.settings) == keys
     assert message in str(raised.value)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import runpy
 import tarfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,13 +26,7 @@ from tests.resource_types import (
     SLEEP,
 )
 
-PROGRAM = Path(__file__).resolve().parents[2] / "__main__.py"
 ON = {"alex-sagemaker:sentenceEmbeddings": "true"}
-
-
-def run_program(harness: PulumiHarness) -> dict[str, Any]:
-    harness.run(lambda: runpy.run_path(str(PROGRAM), run_name="__main__"))
-    return harness.exports()
 
 
 def archive_bytes(harness: PulumiHarness) -> bytes:
@@ -49,7 +41,7 @@ def test_archive_holds_exactly_the_handler_and_sits_in_a_private_bucket(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks(config=ON)
-    run_program(harness)
+    harness.run_program()
 
     bucket = harness.one(BUCKET)
     bucket_name = bucket.outputs["bucket"]
@@ -86,9 +78,9 @@ def test_archive_holds_exactly_the_handler_and_sits_in_a_private_bucket(
 
 def test_archive_is_byte_identical_across_runs(pulumi_mocks: StartPulumi) -> None:
     first = pulumi_mocks(config=ON)
-    run_program(first)
+    first.run_program()
     second = pulumi_mocks(config=ON)
-    run_program(second)
+    second.run_program()
 
     assert archive_bytes(first) == archive_bytes(second)
     assert first.one(BUCKET_OBJECT).inputs["key"] == second.one(BUCKET_OBJECT).inputs["key"]
@@ -96,7 +88,7 @@ def test_archive_is_byte_identical_across_runs(pulumi_mocks: StartPulumi) -> Non
 
 def test_model_reads_the_archive_and_keeps_the_hub_model(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks(config=ON)
-    run_program(harness)
+    harness.run_program()
 
     archive_object = harness.one(BUCKET_OBJECT)
     key = archive_object.inputs["key"]
@@ -114,7 +106,7 @@ def test_role_may_read_that_object_alone_before_the_model_is_made(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks(config=ON)
-    run_program(harness)
+    harness.run_program()
 
     archive_object = harness.one(BUCKET_OBJECT)
     read = by_name(harness, POLICY, "alex-embedding-model-archive-read")
@@ -159,7 +151,7 @@ def test_existing_role_gets_the_read_grant_and_a_wait(pulumi_mocks: StartPulumi)
 
 def test_off_by_default_creates_no_storage(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
-    run_program(harness)
+    harness.run_program()
 
     for type_token in (BUCKET, BUCKET_OBJECT, PUBLIC_ACCESS_BLOCK, OWNERSHIP_CONTROLS, ENCRYPTION):
         assert not harness.of_type(type_token)

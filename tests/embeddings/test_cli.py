@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from moto import mock_aws
 
 from embeddings.cli import main
 from tests.embeddings.moto_helpers import deploy, queue_results
+from tests.embeddings.vectors import cosine
 
 REGION = "eu-central-1"
 
@@ -28,11 +28,6 @@ def run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     code = main(list(argv), out=out)
     return code, out.getvalue()
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
-    return dot / math.sqrt(math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
 
 
 def test_invoke_one_text_prints_one_sentence_embedding(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import socket
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 import requests
 
 from tests.embeddings.moto_helpers import deploy, queue_results
+from tests.embeddings.vectors import cosine
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -87,11 +87,6 @@ def cli(moto_url: str, *argv: str, cwd: Path) -> subprocess.CompletedProcess[str
         timeout=120,
         check=False,
     )
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
-    return dot / math.sqrt(math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
 
 
 def test_invoke_shipped_payload_prints_the_sentence_embedding(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from embeddings import (
 )
 from embeddings.retrying import RetryPolicy
 from tests.embeddings.conftest import FIXTURE
+from tests.embeddings.vectors import cosine
 
 TEXTS: list[str] = FIXTURE["texts"]
 
@@ -101,11 +101,6 @@ def expect_error(stub: Stubber, code: str, message: str, status: int, **extra: A
         http_status_code=status,
         response_meta=extra or None,
     )
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
-    return dot / math.sqrt(math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
 
 
 def test_batch_is_one_request_with_truncation_and_pools_every_text(

@@ -11,6 +11,7 @@ import pytest
 
 from embeddings.errors import UnexpectedResponseError
 from embeddings.pooling import describe_shape, sentence_embeddings
+from tests.embeddings.vectors import cosine
 
 FIXTURE = json.loads(
     (Path(__file__).resolve().parents[1] / "fixtures" / "token_level.json").read_text()
@@ -19,11 +20,6 @@ TOKEN_LEVEL: list[Any] = FIXTURE["token_level"]
 """The container's answer to the fixture's texts: [texts][1][tokens][384]."""
 EXPECTED: list[list[float]] = FIXTURE["sentence_transformers"]
 """sentence-transformers' encode(normalize_embeddings=True) of the same texts."""
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
-    return dot / math.sqrt(math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
 
 
 def test_fixture_is_real_token_level_output() -> None:

@@ -14,6 +14,7 @@ from embeddings.handler import INFERENCE_SCRIPT
 from embeddings.server.handler import load_user_handler
 from tests.embeddings.conftest import model_path
 from tests.embeddings.server.texts import LONG_PARAGRAPH, VARIED_TEXTS
+from tests.embeddings.vectors import cosine
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +26,6 @@ def handler() -> Any:
 @pytest.fixture(scope="module")
 def loaded(handler: Any) -> Any:
     return handler.model_fn(model_path())
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
-    return dot / math.sqrt(math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
 
 
 def test_uses_no_syntax_newer_than_the_containers_python_3_9() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -20,17 +19,13 @@ from botocore.exceptions import ClientError
 from embeddings import EmbeddingClient, EndpointNotFoundError, ModelInvocationError
 from tests.embeddings.server.conftest import ENDPOINT, ROOT, RunningServer
 from tests.embeddings.server.texts import VARIED_TEXTS
+from tests.embeddings.vectors import cosine
 
 LOAD_CLIENTS = 8
 LOAD_REQUESTS_EACH = 50
 LOAD_SECONDS = 300.0
 OVERSIZE = b"x" * (6 * 1024 * 1024 + 1)
 UNTRUNCATED = json.dumps({"inputs": "word " * 600}).encode()
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
-    return dot / math.sqrt(math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
 
 
 def expected(model: Any, texts: list[str]) -> list[list[float]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from embeddings import EmbeddingClient
 from embeddings.batching import OutputModel, plan_batches
 from tests.embeddings.server.conftest import RunningServer, point_boto3_at, start_server
 from tests.embeddings.server.texts import LONG_PARAGRAPH, VARIED_TEXTS
+from tests.embeddings.vectors import cosine
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +29,6 @@ def pooled_env(
     pooled_endpoint: RunningServer, monkeypatch: pytest.MonkeyPatch, isolated_aws: Path
 ) -> RunningServer:
     return point_boto3_at(pooled_endpoint, monkeypatch)
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
-    return dot / math.sqrt(math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
 
 
 def raw(url: str, payload: Any) -> Any:
