@@ -22,9 +22,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumiverse_time as time
 
-from components import model_archive, naming, operations, policies, validation
-from components.args import HUGGINGFACE_INFERENCE_REPOSITORY, EmbeddingEndpointArgs
-from components.errors import InvalidSettingsError
+from components import model_archive, naming, operations, policies
+from components.args import EmbeddingEndpointArgs
+from components.images import HUGGINGFACE_INFERENCE_REPOSITORY
+from components.stack_config import aws_region
 from embeddings.handler import INFERENCE_SCRIPT
 
 TYPE_TOKEN: Final = "alex:sagemaker:EmbeddingEndpoint"
@@ -53,9 +54,10 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         args: EmbeddingEndpointArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        problems = validation.component_name(name, names_a_bucket=args.sentence_embeddings)
-        if problems:
-            raise InvalidSettingsError(f"EmbeddingEndpoint {name!r}", problems)
+        # Checked again with what only now is known, before anything is registered: the name,
+        # and the region (unless an explicit provider decides it at deployment).
+        region = None if _has_explicit_provider(opts) else aws_region()
+        args = args.for_deployment(region, name)
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
         self._tags = dict(args.tags) or None
@@ -150,7 +152,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child(depends_on=endpoint_depends_on),
         )
-        if args.scales_instances or args.scales_provisioned_concurrency:
+        if args.instance_scaling or args.provisioned_scaling:
             operations.autoscaling(name, endpoint, args, self._child())
         if args.alarms:
             operations.alarms(name, endpoint, args, self._child())
@@ -310,6 +312,17 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                 opts=self._child(),
             )
         ]
+
+
+def _has_explicit_provider(opts: pulumi.ResourceOptions | None) -> bool:
+    if opts is None:
+        return False
+    if opts.provider is not None or opts.providers:
+        return True
+    return (
+        opts.parent is not None
+        and opts.parent.get_provider("aws:sagemaker/model:Model") is not None
+    )
 
 
 def _production_variant(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 import pulumi
+
+# Messages refer to other settings in backticks, by field name: `max_concurrency`.
+_SETTING_REFERENCE: Final = re.compile(r"`([a-z][a-z0-9_]*)`")
 
 
 @dataclass(frozen=True)
@@ -18,12 +23,22 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.setting}: {self.message}"
 
+    def renamed(self, names: Mapping[str, str]) -> Problem:
+        """The same problem with settings called by other names (field names -> config keys)."""
+        return Problem(
+            names.get(self.setting, self.setting),
+            _SETTING_REFERENCE.sub(
+                lambda match: f"`{names.get(match[1], match[1])}`", self.message
+            ),
+        )
 
-class InvalidSettingsError(pulumi.RunError, ValueError):
+
+class InvalidSettingsError(pulumi.RunError):
     """Every problem found in a set of settings, raised once so users fix them all in one go.
 
     It derives from `pulumi.RunError` so `pulumi up` prints the message without a Python
-    traceback, and from `ValueError` so plain Python callers can catch it idiomatically.
+    traceback. It is deliberately no `ValueError`: pydantic would wrap one raised from a
+    validator instead of letting it through.
     """
 
     def __init__(self, subject: str, problems: Iterable[Problem]) -> None:

@@ -1,4 +1,4 @@
-"""Which huggingface-pytorch-inference tag an endpoint runs: CPU, or GPU on GPU instances.
+"""Which image an endpoint runs: the repository, the regions it exists in, CPU or GPU tags.
 
 Serverless endpoints and CPU instances run the CPU tag from the settings. A GPU instance runs
 the GPU build of the same release; the HuggingFace images do not derive one tag from the other
@@ -10,6 +10,24 @@ from __future__ import annotations
 
 import re
 from typing import Final
+
+HUGGINGFACE_INFERENCE_REPOSITORY: Final = "huggingface-pytorch-inference"
+
+# The regions `aws.sagemaker.get_prebuilt_ecr_image` knows for the deep-learning containers:
+# terraform-provider-aws, internal/service/sagemaker/prebuilt_ecr_image_data_source.go, table
+# prebuiltECRImageIDByRegion_deepLearning (the provider pulumi-aws 7 bundles). Any other region
+# fails the lookup, so it is refused before anything is registered.
+IMAGE_LOOKUP_REGIONS: Final = frozenset(
+    {
+        "af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+        "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+        "ap-southeast-4", "ca-central-1", "ca-west-1", "cn-north-1", "cn-northwest-1",
+        "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
+        "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "sa-east-1",
+        "us-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1", "us-iso-east-1",
+        "us-isob-east-1", "us-west-1", "us-west-2",
+    }
+)  # fmt: skip
 
 GPU_TAG_FOR_CPU_TAG: Final = {
     "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04": (
@@ -23,22 +41,47 @@ GPU_TAG_FOR_CPU_TAG: Final = {
     ),
 }
 
-INSTANCE_TYPE_PATTERN: Final = re.compile(r"^ml\.(?P<family>[a-z0-9-]+)\.(?P<size>[a-z0-9]+)$")
+
+# huggingface-pytorch-inference tags: <torch>-transformers<version>-<cpu|gpu>-py<NN>[-cu<NNN>]-
+# ubuntu<NN.NN>[-suffix]. Not stated by any service model; it is how the images are published.
+def tag_pattern(device: str) -> str:
+    """The tags of one device (`cpu`, `gpu`, or `cpu|gpu`)."""
+    return (
+        r"[0-9]+\.[0-9]+(?:\.[0-9]+)?-transformers[0-9]+\.[0-9]+(?:\.[0-9]+)?"
+        rf"-(?:{device})-py[0-9]{{2,3}}(?:-cu[0-9]{{3}})?-ubuntu[0-9]{{2}}\.[0-9]{{2}}(?:-[A-Za-z0-9.]+)*"
+    )
+
+
+EXAMPLE_CPU_TAG: Final = "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
+EXAMPLE_GPU_TAG: Final = GPU_TAG_FOR_CPU_TAG[EXAMPLE_CPU_TAG]
+
 # NVIDIA families the CUDA images run on.
 GPU_FAMILIES: Final = frozenset(
-    {"g4dn", "g5", "g6", "g6e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e"}
+    {"g4dn", "g5", "g6", "g6e", "g7", "g7e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en",
+     "p6-b200", "p6-b300"}
+)  # fmt: skip
+# Instances these x86 CPU and CUDA images cannot run on, and why.
+_UNSUPPORTED: Final = (
+    (re.compile(r"(inf|trn)[0-9]+n?"), "AWS Neuron accelerators need a Neuron image"),
+    (re.compile(r"dl1"), "Habana Gaudi accelerators need a Habana image"),
+    (re.compile(r"g4ad"), "AMD GPUs need a ROCm image"),
+    (re.compile(r"p2"), "its K80 GPUs are too old for the CUDA builds of these images"),
+    (re.compile(r"[a-z]+[0-9]+g[a-z]*|p6e-gb200"), "Graviton (Arm) CPUs need an Arm image"),
 )
-# Accelerators these images do not run on.
-UNSUPPORTED_FAMILIES: Final = frozenset({"inf1", "inf2", "trn1", "trn1n", "g4ad"})
 
 
-def instance_family(instance_type: str) -> str | None:
-    match = INSTANCE_TYPE_PATTERN.match(instance_type)
-    return match.group("family") if match else None
+def instance_family(instance_type: str) -> str:
+    """`g5` for `ml.g5.xlarge`."""
+    return instance_type.split(".")[1]
 
 
 def is_gpu_instance(instance_type: str) -> bool:
     return instance_family(instance_type) in GPU_FAMILIES
+
+
+def why_unsupported(instance_type: str) -> str | None:
+    family = instance_family(instance_type)
+    return next((why for rule, why in _UNSUPPORTED if rule.fullmatch(family)), None)
 
 
 def gpu_tag_for(cpu_tag: str, explicit_gpu_tag: str | None) -> str | None:

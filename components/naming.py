@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from components.limits import AUTONAME_SUFFIX_LENGTH, SAGEMAKER_NAME_MAX
+from components.checks import shape
+
+# Pulumi auto-names a resource `<logical name>-<7 hex characters>`.
+AUTONAME_SUFFIX_LENGTH: Final = 8
+SAGEMAKER_NAME_MAX: Final = shape("sagemaker", "ModelName")["max"]
 
 ROLE: Final = "role"
 EXECUTION_POLICY: Final = "execution-policy"

@@ -49,17 +49,18 @@ def autoscaling(
     opts: pulumi.ResourceOptions,
 ) -> tuple[aws.appautoscaling.Target, aws.appautoscaling.Policy]:
     """Target tracking on instances (realtime) or provisioned concurrency (serverless)."""
-    if args.scales_instances:
+    scales_instances = args.instance_scaling is not None
+    if args.instance_scaling is not None:
         dimension, metric = INSTANCE_DIMENSION, INVOCATIONS_METRIC
-        low, high = args.autoscaling_min_capacity, args.autoscaling_max_capacity
+        low, high = args.instance_scaling
         target_value: float = float(args.autoscaling_target_invocations)
-    else:
+    elif args.provisioned_scaling is not None:
         dimension, metric = PROVISIONED_DIMENSION, PROVISIONED_METRIC
-        low, high = args.provisioned_concurrency_min, args.provisioned_concurrency_max
+        low, high = args.provisioned_scaling
         # The utilization metric is a ratio: 0.7 means 70% of provisioned concurrency in use.
         target_value = args.provisioned_concurrency_target_percent / 100
-    if low is None or high is None:
-        raise ValueError("autoscaling needs a minimum and a maximum capacity")
+    else:
+        raise ValueError("autoscaling needs instance or provisioned-concurrency scaling")
     target = aws.appautoscaling.Target(
         naming.child_name(component, naming.SCALING_TARGET),
         service_namespace="sagemaker",
@@ -81,10 +82,8 @@ def autoscaling(
             predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
                 predefined_metric_type=metric
             ),
-            scale_in_cooldown=args.autoscaling_scale_in_cooldown if args.scales_instances else None,
-            scale_out_cooldown=(
-                args.autoscaling_scale_out_cooldown if args.scales_instances else None
-            ),
+            scale_in_cooldown=args.autoscaling_scale_in_cooldown if scales_instances else None,
+            scale_out_cooldown=(args.autoscaling_scale_out_cooldown if scales_instances else None),
         ),
         opts=opts,
     )

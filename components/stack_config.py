@@ -1,198 +1,185 @@
 """Turn a stack's configuration into `EmbeddingEndpointArgs`, reporting problems by config key.
 
-Values arrive as strings. A value that cannot be parsed (`memorySizeInMb: lots`) and a value that
-parses but is not allowed are reported together, each under the key the user actually set.
+Every key in the project's namespace is read, so a misspelt key is an error with a suggestion
+instead of a setting silently left at its default. Values arrive as text; each is decoded by the
+type of the field it sets (integers as ASCII digits, booleans as true/false, lists and maps as
+JSON) and then checked exactly as a Python caller's value is. Pulumi.yaml declares every key with
+a default, and an empty one ("" or 0) means unset.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import re
+import types
+import typing
+from collections.abc import Sequence
 from typing import Any, Final
 
+import botocore.exceptions
+import botocore.session
 import pulumi
+from pydantic.fields import FieldInfo
 
 from components.args import (
-    DEFAULT_ENDPOINT_NAME,
-    DEFAULT_IAM_PROPAGATION_DELAY,
-    DEFAULT_IMAGE_TAG,
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_MEMORY_SIZE_MB,
-    DEFAULT_MODEL_ID,
-    DEFAULT_TASK,
+    REGION_SETTING,
+    Context,
     EmbeddingEndpointArgs,
-    check_settings,
+    PythonOnly,
+    StackSecret,
 )
+from components.checks import suggestion
 from components.errors import InvalidSettingsError, Problem
 
-CONFIG_KEYS: Final = {
-    "endpoint_name": "endpointName",
-    "model_id": "modelId",
-    "model_revision": "modelRevision",
-    "task": "task",
-    "image_tag": "imageTag",
-    "memory_size_in_mb": "memorySizeInMb",
-    "max_concurrency": "maxConcurrency",
-    "provisioned_concurrency": "provisionedConcurrency",
-    "iam_propagation_delay": "iamPropagationDelay",
-    "role_arn": "roleArn",
-    "managed_policy_arns": "managedPolicyArns",
-    "hf_api_token": "hfApiToken",
-    "tags": "tags",
-    "sentence_embeddings": "sentenceEmbeddings",
-    "mode": "mode",
-    "provisioned_concurrency_min": "provisionedConcurrencyMin",
-    "provisioned_concurrency_max": "provisionedConcurrencyMax",
-    "provisioned_concurrency_target_percent": "provisionedConcurrencyTargetPercent",
-    "instance_type": "instanceType",
-    "instance_count": "instanceCount",
-    "gpu_image_tag": "gpuImageTag",
-    "autoscaling_min_capacity": "autoscalingMinCapacity",
-    "autoscaling_max_capacity": "autoscalingMaxCapacity",
-    "autoscaling_target_invocations": "autoscalingTargetInvocations",
-    "autoscaling_scale_in_cooldown": "autoscalingScaleInCooldown",
-    "autoscaling_scale_out_cooldown": "autoscalingScaleOutCooldown",
-    "log_retention_days": "logRetentionDays",
-    "alarms": "alarms",
-    "alarm_topic_arn": "alarmTopicArn",
-    "alarm_model_latency_ms": "alarmModelLatencyMs",
-    "alarm_model_setup_seconds": "alarmModelSetupSeconds",
-}
-"""Argument field -> stack config key, for every key the program reads."""
+# The program's endpoint keeps the fixed name the app's later parts look up; the component
+# itself auto-names one, so several fit in one program.
+PROGRAM_DEFAULTS: Final = {"endpoint_name": "alex-embedding-endpoint"}
+_EMPTY: Final = {"string": "", "integer": 0}
+_PROVIDER_KEYS: Final = ("aws:region", "aws:profile")
 
 
-def _text(raw: str) -> str:
-    return raw
-
-
-def _optional_text(raw: str) -> str | None:
-    """Pulumi.yaml declares optional strings with an empty default: empty means unset."""
-    return raw or None
-
-
-def _integer(raw: str) -> int:
-    return int(raw.strip())
-
-
-def _optional_positive_integer(raw: str) -> int | None:
-    """0 (the declared default) means unset."""
-    value = _integer(raw)
-    return None if value == 0 else value
-
-
-def _boolean(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value not in ("true", "false"):
-        raise ValueError(raw)
-    return value == "true"
-
-
-def _json(raw: str) -> Any:
-    """Lists and maps arrive as JSON text; validation checks the shape."""
-    return json.loads(raw)
-
-
-def _tag_map(raw: str) -> Any:
-    """`pulumi config set --path tags.cost 42` stores a number: tags keep it as text."""
-    value = json.loads(raw)
-    if not isinstance(value, dict):
-        return value
+def stack_fields() -> dict[str, tuple[str, FieldInfo]]:
+    """Field name and declaration by config key, for every setting a stack can set."""
     return {
-        key: json.dumps(item)
-        if isinstance(item, bool)
-        else str(item)
-        if isinstance(item, int | float)
-        else item
-        for key, item in value.items()
+        field.alias or name: (name, field)
+        for name, field in EmbeddingEndpointArgs.model_fields.items()
+        if not any(isinstance(marker, PythonOnly) for marker in field.metadata)
     }
 
 
-_PARSERS: Final[dict[str, tuple[Callable[[str], Any], Any]]] = {
-    "endpoint_name": (_text, DEFAULT_ENDPOINT_NAME),
-    "model_id": (_text, DEFAULT_MODEL_ID),
-    "model_revision": (_optional_text, None),
-    "task": (_text, DEFAULT_TASK),
-    "image_tag": (_text, DEFAULT_IMAGE_TAG),
-    "memory_size_in_mb": (_integer, DEFAULT_MEMORY_SIZE_MB),
-    "max_concurrency": (_integer, DEFAULT_MAX_CONCURRENCY),
-    "provisioned_concurrency": (_optional_positive_integer, None),
-    "iam_propagation_delay": (_text, DEFAULT_IAM_PROPAGATION_DELAY),
-    "role_arn": (_optional_text, None),
-    "managed_policy_arns": (_json, ()),
-    "tags": (_tag_map, {}),
-    "sentence_embeddings": (_boolean, False),
-    "mode": (_text, "serverless"),
-    "provisioned_concurrency_min": (_optional_positive_integer, None),
-    "provisioned_concurrency_max": (_optional_positive_integer, None),
-    "provisioned_concurrency_target_percent": (_integer, 70),
-    "instance_type": (_optional_text, None),
-    "instance_count": (_integer, 1),
-    "gpu_image_tag": (_optional_text, None),
-    "autoscaling_min_capacity": (_optional_positive_integer, None),
-    "autoscaling_max_capacity": (_optional_positive_integer, None),
-    "autoscaling_target_invocations": (_integer, 100),
-    "autoscaling_scale_in_cooldown": (_integer, 300),
-    "autoscaling_scale_out_cooldown": (_integer, 60),
-    "log_retention_days": (_optional_positive_integer, 30),
-    "alarms": (_boolean, True),
-    "alarm_topic_arn": (_optional_text, None),
-    "alarm_model_latency_ms": (_integer, 1000),
-    "alarm_model_setup_seconds": (_integer, 30),
-}
+def config_type(field: FieldInfo) -> str:
+    """The field's Pulumi config type: string, integer, boolean, array, or object (a map)."""
+    annotation = field.annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    origin = typing.get_origin(annotation) or annotation
+    kinds: dict[Any, str] = {bool: "boolean", int: "integer", Sequence: "array", dict: "object"}
+    return kinds.get(origin, "string")
+
+
+def declared_default(name: str, field: FieldInfo) -> Any:
+    """The default as Pulumi.yaml declares it: unset is "" or 0, a tuple is a list."""
+    default = PROGRAM_DEFAULTS.get(name, field.get_default(call_default_factory=True))
+    if default is None:
+        return _EMPTY[config_type(field)]
+    return list(default) if isinstance(default, tuple) else default
+
+
+def declared_config() -> dict[str, dict[str, Any]]:
+    """Pulumi.yaml's `config:` section as the settings declare it (maps cannot be declared)."""
+    declared: dict[str, dict[str, Any]] = {}
+    for key, (name, field) in stack_fields().items():
+        kind = config_type(field)
+        if kind == "object":
+            continue
+        declared[key] = {"type": kind}
+        if kind == "array":
+            declared[key]["items"] = {"type": "string"}
+        declared[key]["description"] = " ".join((field.description or "").split())
+        declared[key]["default"] = declared_default(name, field)
+    return declared
+
+
+def _decode(name: str, raw: str, field: FieldInfo) -> Any:
+    """Text to the field's type; text that does not decode is kept, and refused by its check."""
+    kind = config_type(field)
+    if raw == str(_EMPTY.get(kind)) and _admits_none(field) and name not in PROGRAM_DEFAULTS:
+        return None
+    if kind == "integer":
+        return int(raw) if re.fullmatch(r"[+-]?[0-9]+", raw) else raw
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(raw, raw)
+    if kind in ("array", "object"):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return raw
+        if kind == "object" and isinstance(value, dict):
+            # `pulumi config set --path tags.cost 42` stores a number: a map of text keeps text.
+            return {key: _as_text(item) for key, item in value.items()}
+        return value
+    return raw
+
+
+def _admits_none(field: FieldInfo) -> bool:
+    return type(None) in typing.get_args(field.annotation)
+
+
+def _as_text(item: Any) -> Any:
+    if isinstance(item, bool):
+        return json.dumps(item)
+    return str(item) if isinstance(item, int | float) else item
+
+
+def _whole_config() -> dict[str, Any]:
+    """Every key of the stack, as the language host passes them (PULUMI_CONFIG) or as set."""
+    return {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+
+
+def aws_region() -> str | None:
+    """The region the default AWS provider deploys to, found the way the provider finds it."""
+    provider = pulumi.Config("aws")
+    region = (
+        provider.get("region")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+    )
+    if region:
+        return region
+    try:
+        found = botocore.session.Session(profile=provider.get("profile")).get_config_variable(
+            "region"
+        )
+    except botocore.exceptions.BotoCoreError:
+        return None
+    return str(found) if found else None
 
 
 def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
     """Read every key, then raise one `InvalidSettingsError` naming each bad key, or build args."""
-    values: dict[str, Any] = {}
+    fields = stack_fields()
+    prefix = f"{config.name}:"
+    keys = EmbeddingEndpointArgs.config_keys()
+    values: dict[str, Any] = {keys[name]: value for name, value in PROGRAM_DEFAULTS.items()}
     problems: list[Problem] = []
-    for field, (parse, default) in _PARSERS.items():
-        key = CONFIG_KEYS[field]
-        raw = config.get(key)
-        if raw is None:
-            values[field] = default
+    for full_key, raw in _whole_config().items():
+        if not full_key.startswith(prefix):
             continue
-        try:
-            values[field] = parse(raw)
-        except ValueError:
-            # Not a number or not JSON: validation then rejects the raw text with a message
-            # that says what is allowed.
-            values[field] = raw
+        key = full_key.removeprefix(prefix)
+        if key not in fields:
+            known = [*fields, *_PROVIDER_KEYS]
+            problems.append(Problem(key, f"unknown setting{suggestion(key, known)}"))
+            continue
+        name, field = fields[key]
+        value = _decode(name, str(raw), field)
+        if value is not None and any(isinstance(m, StackSecret) for m in field.metadata):
+            if not pulumi.runtime.is_config_secret(full_key):
+                problems.append(
+                    Problem(
+                        key,
+                        "is stored in plain text; store it encrypted with "
+                        f"`pulumi config set --secret {key} <value>`",
+                    )
+                )
+                continue
+            value = config.get_secret(key)
+        values[key] = value
 
-    values["hf_api_token"], token_problems = _hf_api_token(config)
-    problems.extend(token_problems)
-
-    for problem in check_settings(**values, environment={}):
-        problems.append(Problem(CONFIG_KEYS.get(problem.setting, problem.setting), problem.message))
-    if problems:
-        raise InvalidSettingsError(
-            f"Stack configuration of project {config.name!r}", _in_key_order(problems)
+    region = aws_region()
+    if region is None:
+        problems.append(
+            Problem(REGION_SETTING, "is not set; run `pulumi config set aws:region us-east-1`")
         )
-    return EmbeddingEndpointArgs(**values)
-
-
-def _hf_api_token(config: pulumi.Config) -> tuple[pulumi.Output[str] | None, list[Problem]]:
-    """The token is handed on only as a secret Output, and must have been stored as a secret.
-
-    Its plain value is looked at only to tell "set" from the declared empty default.
-    """
-    key = CONFIG_KEYS["hf_api_token"]
-    if not config.get(key):
-        return None, []
-    if not _is_secret(config, key):
-        return None, [
-            Problem(
-                key,
-                "is stored in plain text; store it encrypted with "
-                "`pulumi config set --secret hfApiToken <token>`",
-            )
-        ]
-    return config.get_secret(key), []
-
-
-def _is_secret(config: pulumi.Config, key: str) -> bool:
-    return pulumi.runtime.is_config_secret(config.full_key(key))
-
-
-def _in_key_order(problems: list[Problem]) -> list[Problem]:
-    order = {key: index for index, key in enumerate(CONFIG_KEYS.values())}
-    return sorted(problems, key=lambda problem: order.get(problem.setting, len(order)))
+    subject = f"Stack configuration of project {config.name!r}"
+    context = Context(subject, by_config_key=True, region=region)
+    try:
+        args = EmbeddingEndpointArgs.model_validate(
+            values, by_alias=True, by_name=False, context=context
+        )
+    except InvalidSettingsError as error:
+        problems = [*error.problems, *problems]
+    if problems:
+        problems.sort(key=EmbeddingEndpointArgs.position)
+        raise InvalidSettingsError(subject, problems)
+    return args

@@ -32,6 +32,7 @@ REGISTRY_ACCOUNTS: Final = {
     "eu-central-1": "763104351884",
     "ap-east-1": "871362719292",
     "af-south-1": "626614931356",
+    "cn-north-1": "727897471807",
 }
 
 T = TypeVar("T")
@@ -79,7 +80,8 @@ class AwsMocks(Mocks):
         if token == "aws:index/getRegion:getRegion":
             return {"id": self.region, "name": self.region, "region": self.region}
         if token == "aws:index/getPartition:getPartition":
-            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
+            partition = "aws-cn" if self.region.startswith("cn-") else "aws"
+            return {"id": partition, "partition": partition, "dnsSuffix": "amazonaws.com"}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "id": ACCOUNT_ID,

@@ -1,14 +1,24 @@
-"""Every rule of `EmbeddingEndpointArgs`, one failing value at a time, and all at once."""
+"""`EmbeddingEndpointArgs` from Python: every rule, one failing value at a time, and all at once."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from components import EmbeddingEndpointArgs, InvalidSettingsError
+from components import EmbeddingEndpointArgs, InvalidSettingsError, checks
+from components.images import why_unsupported
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:ml-alerts"
+REALTIME: dict[str, Any] = {"mode": "realtime", "instance_type": "ml.m5.large"}
+
+
+def problems(**settings: Any) -> list[str]:
+    with pytest.raises(InvalidSettingsError) as raised:
+        EmbeddingEndpointArgs(**settings)
+    return [str(problem) for problem in raised.value.problems]
 
 
 def test_defaults_are_the_reference_deployment() -> None:
@@ -23,6 +33,8 @@ def test_defaults_are_the_reference_deployment() -> None:
     assert args.iam_propagation_delay == "15s"
     assert args.role_arn is None
     assert args.creates_role
+    assert args.provisioned_scaling is None
+    assert args.instance_scaling is None
 
 
 @pytest.mark.parametrize(
@@ -39,11 +51,19 @@ def test_defaults_are_the_reference_deployment() -> None:
         {"image_tag": "2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04"},
         {"iam_propagation_delay": "1m30s"},
         {"iam_propagation_delay": "0"},
-        {"iam_propagation_delay": "1.5h"},
+        {"iam_propagation_delay": "10m"},
+        {"iam_propagation_delay": "1.5m"},
         {"role_arn": "arn:aws-cn:iam::123456789012:role/path/to/role"},
-        {"managed_policy_arns": ["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"]},
+        {"managed_policy_arns": ("arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",)},
+        {"managed_policy_arns": tuple(f"arn:aws:iam::123456789012:policy/p{i}" for i in range(20))},
         {"environment": {f"VAR_{i}": "x" * 1024 for i in range(96)}},
-        {"tags": {"team": "ml", "cost:center": "a b/c=d+e-f@g"}},
+        {"environment": {"EMPTY": ""}},
+        {"tags": {"team": "ml", "cost:center": "a b/c=d+e-f@g", "équipe 東京": "données 1"}},
+        {"tags": {"empty-value": ""}},
+        {**REALTIME, "instance_count": 150},
+        {**REALTIME, "instance_count": 3, "autoscaling_max_capacity": 4},
+        {"max_concurrency": 5, "provisioned_concurrency": 2, "provisioned_concurrency_max": 5},
+        {"alarm_model_setup_seconds": 900},
     ],
 )
 def test_allowed_values_pass(settings: dict[str, Any]) -> None:
@@ -53,64 +73,131 @@ def test_allowed_values_pass(settings: dict[str, Any]) -> None:
         assert getattr(args, name) == value
 
 
+def test_a_lone_maximum_scales_from_one() -> None:
+    realtime = EmbeddingEndpointArgs(**REALTIME, instance_count=2, autoscaling_max_capacity=4)
+    serverless = EmbeddingEndpointArgs(
+        max_concurrency=5, provisioned_concurrency=2, provisioned_concurrency_max=5
+    )
+
+    assert realtime.instance_scaling == (1, 4)
+    assert serverless.provisioned_scaling == (1, 5)
+
+
+def test_a_list_of_policies_is_kept_as_a_tuple() -> None:
+    arn = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+
+    assert EmbeddingEndpointArgs(managed_policy_arns=[arn]).managed_policy_arns == (arn,)
+
+
 @pytest.mark.parametrize(
-    ("settings", "setting", "expected"),
+    ("settings", "expected"),
     [
-        ({"memory_size_in_mb": 3000}, "memory_size_in_mb", "3000 is not allowed; use one of 1024, 2048, 3072, 4096, 5120, 6144"),
-        ({"memory_size_in_mb": 7168}, "memory_size_in_mb", "7168 is not allowed"),
-        ({"memory_size_in_mb": "3072"}, "memory_size_in_mb", "'3072' is not an integer"),
-        ({"memory_size_in_mb": True}, "memory_size_in_mb", "True is not an integer"),
-        ({"max_concurrency": 0}, "max_concurrency", "0 is not allowed; use an integer from 1 to 200"),
-        ({"max_concurrency": 201}, "max_concurrency", "201 is not allowed; use an integer from 1 to 200"),
-        ({"provisioned_concurrency": 3}, "provisioned_concurrency", "3 is not allowed; use an integer from 1 to the maximum concurrency (2)"),
-        ({"provisioned_concurrency": 0}, "provisioned_concurrency", "0 is not allowed"),
-        ({"endpoint_name": "a" * 64}, "endpoint_name", "is 64 characters; SageMaker allows at most 63"),
-        ({"endpoint_name": "alex_embedding"}, "endpoint_name", "may contain only letters, digits and hyphens"),
-        ({"endpoint_name": "alex.embedding"}, "endpoint_name", "no underscores or dots"),
-        ({"endpoint_name": "alex-"}, "endpoint_name", "must start and end with a letter or digit"),
-        ({"endpoint_name": ""}, "endpoint_name", "must be a non-empty string or None"),
-        ({"model_id": "a/b/c"}, "model_id", "use `name` or `org/name`"),
-        ({"model_id": "https://huggingface.co/gpt2"}, "model_id", "is not a Hugging Face Hub model id"),
-        ({"model_id": "org/model--name"}, "model_id", "may not contain '--' or '..'"),
-        ({"model_revision": "main branch"}, "model_revision", "is not a Hub revision"),
-        ({"task": "Feature Extraction"}, "task", "is not a transformers pipeline task"),
-        ({"image_tag": "latest"}, "image_tag", "is not a full huggingface-pytorch-inference tag"),
-        ({"image_tag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"}, "image_tag", "is a GPU image; serverless endpoints have no GPUs"),
-        ({"iam_propagation_delay": "15"}, "iam_propagation_delay", "is not a Go duration; use a number and unit such as '15s'"),
-        ({"iam_propagation_delay": "15 seconds"}, "iam_propagation_delay", "is not a Go duration"),
-        ({"iam_propagation_delay": "-5s"}, "iam_propagation_delay", "is not a Go duration"),
-        ({"role_arn": "sagemaker-execution"}, "role_arn", "is not an IAM role ARN"),
-        ({"role_arn": "arn:aws:iam::12345:role/x"}, "role_arn", "is not an IAM role ARN"),
-        ({"role_arn": "arn:aws:iam::123456789012:user/x"}, "role_arn", "is not an IAM role ARN"),
-        ({"managed_policy_arns": ["AmazonSageMakerFullAccess"]}, "managed_policy_arns", "is not an IAM policy ARN"),
-        ({"managed_policy_arns": "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"}, "managed_policy_arns", "must be a list of IAM policy ARNs"),
-        ({"managed_policy_arns": ["arn:aws:iam::aws:policy/X", "arn:aws:iam::123456789012:policy/X"]}, "managed_policy_arns", "lists more than one policy named X"),
-        ({"managed_policy_arns": ["arn:aws:iam::aws:policy/X"], "role_arn": ROLE}, "managed_policy_arns", "cannot be combined with an existing role ARN"),
-        ({"environment": {"HF_MODEL_ID": "gpt2"}}, "environment", "HF_MODEL_ID is set by the component; use the model_id setting"),
-        ({"environment": {"HF_API_TOKEN": "x"}}, "environment", "use the hf_api_token setting"),
-        ({"environment": {"1BAD": "x"}}, "environment", "key '1BAD' is not allowed"),
-        ({"environment": {"BAD-KEY": "x"}}, "environment", "key 'BAD-KEY' is not allowed"),
-        ({"environment": {"K" * 1025: "x"}}, "environment", "is 1025 characters; at most 1024"),
-        ({"environment": {"BIG": "x" * 1025}}, "environment", "value of 'BIG' is 1025 characters; at most 1024"),
-        ({"environment": {"NUM": 3}}, "environment", "value of 'NUM' must be a string"),
-        ({"environment": {f"V{i}": "x" for i in range(99)}}, "environment", "99 variables plus the 2 the component sets make 101; SageMaker allows at most 100"),
-        ({"tags": {"aws:owner": "me"}}, "tags", "uses the reserved 'aws:' prefix"),
-        ({"tags": {"": "x"}}, "tags", "key '' is not allowed"),
-        ({"tags": {"k" * 129: "x"}}, "tags", "use 1-128 letters"),
-        ({"tags": {"team": "x" * 257}}, "tags", "value of 'team' is not allowed"),
-        ({"tags": {"team": "ml#1"}}, "tags", "value of 'team' is not allowed"),
-        ({"tags": {f"k{i}": "v" for i in range(51)}}, "tags", "51 tags given; AWS allows at most 50"),
+        ({"memory_size_in_mb": 3000}, "memory_size_in_mb: 3000 is not allowed; use one of 1024, 2048, 3072, 4096, 5120, 6144"),
+        ({"memory_size_in_mb": 7168}, "memory_size_in_mb: 7168 is not allowed"),
+        ({"memory_size_in_mb": "3072"}, "memory_size_in_mb: '3072' is not an integer; use one of 1024"),
+        ({"memory_size_in_mb": True}, "memory_size_in_mb: True is not an integer"),
+        ({"memory_size_in_mb": 3072.0}, "memory_size_in_mb: 3072.0 is not an integer"),
+        ({"max_concurrency": 0}, "max_concurrency: 0 is not allowed; use an integer from 1 to 200"),
+        ({"max_concurrency": 201}, "max_concurrency: 201 is not allowed; use an integer from 1 to 200"),
+        ({"provisioned_concurrency": 3}, "provisioned_concurrency: 3 is above `max_concurrency` (2)"),
+        ({"provisioned_concurrency": 0}, "provisioned_concurrency: 0 is not allowed; use an integer from 1 to 200"),
+        ({"endpoint_name": "a" * 64}, "endpoint_name: 'aaaa"),
+        ({"endpoint_name": "a" * 64}, "is 64 characters; at most 63 are allowed"),
+        ({"endpoint_name": "alex_embedding"}, "endpoint_name: 'alex_embedding' is not allowed; use letters, digits and hyphens"),
+        ({"endpoint_name": "alex.embedding"}, "(no underscores or dots)"),
+        ({"endpoint_name": "alex-"}, "starting and ending with a letter or digit"),
+        ({"endpoint_name": ""}, "endpoint_name: '' is not allowed"),
+        ({"endpoint_name": 7}, "endpoint_name: 7 is not a string"),
+        ({"model_id": "a/b/c"}, "model_id: 'a/b/c' is not allowed; use `name` or `org/name`"),
+        ({"model_id": "https://huggingface.co/gpt2"}, "from the Hugging Face Hub"),
+        ({"model_id": "org/model--name"}, "model_id: 'org/model--name' may not contain '--' or '..'"),
+        ({"model_revision": "main branch"}, "model_revision: 'main branch' is not allowed; use a Hub branch, tag or commit"),
+        ({"task": "Feature Extraction"}, "task: 'Feature Extraction' is not allowed; use a pipeline task"),
+        ({"image_tag": "latest"}, "image_tag: 'latest' is not allowed; use a full huggingface-pytorch-inference tag"),
+        ({"image_tag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"}, "is a GPU image; serverless endpoints have no GPUs"),
+        ({"iam_propagation_delay": "15"}, "iam_propagation_delay: '15' is not a Go duration; use a number and unit such as '15s'"),
+        ({"iam_propagation_delay": "15 seconds"}, "is not a Go duration"),
+        ({"iam_propagation_delay": "-5s"}, "is not a Go duration"),
+        ({"iam_propagation_delay": "٣s"}, "is not a Go duration"),
+        ({"iam_propagation_delay": "876000h"}, "iam_propagation_delay: '876000h' is over 10m"),
+        ({"iam_propagation_delay": "99999999999999999999h"}, "is over 10m"),
+        ({"iam_propagation_delay": "10m1ns"}, "is over 10m"),
+        ({"role_arn": "sagemaker-execution"}, "role_arn: 'sagemaker-execution' is not allowed; use 'arn:aws:iam::<account>:role/<name>'"),
+        ({"role_arn": "arn:aws:iam::12345:role/x"}, "role_arn: 'arn:aws:iam::12345:role/x' is not allowed"),
+        ({"role_arn": "arn:aws:iam::123456789012:user/x"}, "is not allowed"),
+        ({"role_arn": "arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:role/x"}, "is not allowed"),
+        ({"managed_policy_arns": ["AmazonSageMakerFullAccess"]}, "managed_policy_arns: 'AmazonSageMakerFullAccess' is not allowed; use 'arn:aws:iam::aws:policy/<name>'"),
+        ({"managed_policy_arns": "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"}, "managed_policy_arns: must be a list, got 'arn:aws"),
+        ({"managed_policy_arns": ["arn:aws:iam::aws:policy/X", "arn:aws:iam::123456789012:policy/X"]}, "managed_policy_arns: lists more than one policy named X"),
+        ({"managed_policy_arns": [f"arn:aws:iam::aws:policy/p{i}" for i in range(21)]}, "managed_policy_arns: has 21 entries; at most 20 are allowed"),
+        ({"managed_policy_arns": ["arn:aws:iam::aws:policy/X"], "role_arn": ROLE}, "managed_policy_arns: cannot be combined with `role_arn`"),
+        ({"environment": {"HF_MODEL_ID": "gpt2"}}, "environment: key 'HF_MODEL_ID' is set by the component; use `model_id`"),
+        ({"environment": {"HF_API_TOKEN": "x"}}, "environment: key 'HF_API_TOKEN' is set by the component; use `hf_api_token`"),
+        ({"environment": {"1BAD": "x"}}, "environment: key '1BAD' is not allowed; use letters, digits and '_'"),
+        ({"environment": {"BAD-KEY": "x"}}, "environment: key 'BAD-KEY' is not allowed"),
+        ({"environment": {"K" * 1025: "x"}}, "is 1025 characters; at most 1024 are allowed"),
+        ({"environment": {"BIG": "x" * 1025}}, "environment: value of 'BIG': 'xxx"),
+        ({"environment": {"NUM": 3}}, "environment: value of 'NUM': 3 is not a string"),
+        ({"environment": "A=1"}, "environment: must be a mapping, got 'A=1'"),
+        ({"environment": {f"V{i}": "x" for i in range(99)}}, "environment: 99 variables plus the 2 the component sets make 101; SageMaker allows at most 100"),
+        ({"tags": {"aws:owner": "me"}}, "tags: key 'aws:owner' uses the reserved 'aws:' prefix"),
+        ({"tags": {"": "x"}}, "tags: key '' is not allowed"),
+        ({"tags": {"k" * 129: "x"}}, "is 129 characters; at most 128 are allowed"),
+        ({"tags": {"team": "x" * 257}}, "tags: value of 'team': 'xxx"),
+        ({"tags": {"team": "ml#1"}}, "tags: value of 'team': 'ml#1' is not allowed; use letters, digits, spaces or _ . : / = + - @"),
+        ({"tags": {"team": "ml\tops"}}, "tags: value of 'team': 'ml\\tops' is not allowed"),
+        ({"tags": {"team": "ml\n"}}, "tags: value of 'team': 'ml\\n' is not allowed"),
+        ({"tags": {f"k{i}": "v" for i in range(51)}}, "tags: has 51 entries; at most 50 are allowed"),
+        ({"sentence_embeddings": "yes"}, "sentence_embeddings: 'yes' is not allowed; use true or false"),
+        ({"log_retention_days": 10}, "log_retention_days: 10 is not allowed; use one of 1, 3, 5, 7, 14, 30"),
+        ({"alarm_topic_arn": "ml-alerts"}, "alarm_topic_arn: 'ml-alerts' is not allowed; use 'arn:aws:sns:<region>:<account>:<topic>'"),
+        ({"alarm_model_latency_ms": 0}, "alarm_model_latency_ms: 0 is not allowed; use an integer from 1 to 60000"),
+        ({"hf_api_token": ""}, "hf_api_token: '' is not allowed; use a Hub token"),
+        ({"hf_api_token": 42}, "hf_api_token: 42 is not allowed"),
     ],
 )  # fmt: skip
 def test_each_rule_names_the_setting_and_what_is_allowed(
-    settings: dict[str, Any], setting: str, expected: str
+    settings: dict[str, Any], expected: str
 ) -> None:
-    with pytest.raises(InvalidSettingsError) as raised:
-        EmbeddingEndpointArgs(**settings)
+    found = problems(**settings)
 
-    assert raised.value.settings == (setting,)
-    assert f"{setting}: " in str(raised.value)
-    assert expected in str(raised.value)
+    assert len(found) == 1, found
+    assert expected in found[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("endpoint_name", "alex-embedding"),
+        ("model_id", "gpt2"),
+        ("model_revision", "main"),
+        ("task", "feature-extraction"),
+        ("image_tag", "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"),
+        ("iam_propagation_delay", "15s"),
+        ("role_arn", ROLE),
+        ("alarm_topic_arn", TOPIC),
+    ],
+)
+def test_every_pattern_matches_the_whole_value(name: str, value: str) -> None:
+    settings: dict[str, Any] = {name: value}
+    EmbeddingEndpointArgs(**settings)
+
+    for variant in (f"{value}\n", f"{value} ", f" {value}", f"{value}\x00"):
+        assert problems(**{name: variant}) != [], repr(variant)
+
+
+def test_a_trailing_newline_is_refused_in_lists_and_maps_too() -> None:
+    found = problems(
+        managed_policy_arns=["arn:aws:iam::aws:policy/X\n"],
+        tags={"team\n": "ml"},
+        environment={"KEY\n": "x"},
+    )
+
+    assert [problem.split(":")[0] for problem in found] == [
+        "environment",
+        "managed_policy_arns",
+        "tags",
+    ]
 
 
 def test_every_problem_is_reported_at_once_in_field_order() -> None:
@@ -120,8 +207,8 @@ def test_every_problem_is_reported_at_once_in_field_order() -> None:
             image_tag="latest",
             memory_size_in_mb=100,
             max_concurrency=0,
-            iam_propagation_delay="soon",
             role_arn="nope",
+            iam_propagation_delay="soon",
             tags={"aws:x": "y"},
         )
 
@@ -130,8 +217,131 @@ def test_every_problem_is_reported_at_once_in_field_order() -> None:
         "image_tag",
         "memory_size_in_mb",
         "max_concurrency",
-        "iam_propagation_delay",
         "role_arn",
+        "iam_propagation_delay",
         "tags",
     )
     assert str(raised.value).startswith("EmbeddingEndpointArgs has 7 invalid setting problems:\n")
+
+
+def test_a_bad_mode_hides_nothing_else() -> None:
+    found = problems(mode="Serverless", log_retention_days=10, alarm_model_latency_ms=0)
+
+    assert [problem.split(":")[0] for problem in found] == [
+        "mode",
+        "log_retention_days",
+        "alarm_model_latency_ms",
+    ]
+    assert found[0] == "mode: 'Serverless' is not allowed; use 'serverless' or 'realtime'"
+
+
+def test_a_rule_over_a_refused_setting_is_skipped_not_misreported() -> None:
+    # With mode refused, the realtime settings are not called "settings of the other mode".
+    found = problems(mode="Realtime", instance_type="ml.m5.large", instance_count=2)
+
+    assert found == ["mode: 'Realtime' is not allowed; use 'serverless' or 'realtime'"]
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("memory_size_mb", "memory_size_in_mb"),
+        ("max_concurency", "max_concurrency"),
+        ("instance_typ", "instance_type"),
+        ("alarm", "alarms"),
+    ],
+)
+def test_an_unknown_keyword_is_refused_with_a_suggestion(typo: str, meant: str) -> None:
+    assert problems(**{typo: 1}) == [f"{typo}: unknown setting; did you mean {meant}?"]
+
+
+def test_an_unknown_keyword_far_from_any_setting_gets_no_suggestion() -> None:
+    assert problems(colour="blue") == ["colour: unknown setting"]
+
+
+def test_settings_are_frozen() -> None:
+    args = EmbeddingEndpointArgs()
+
+    with pytest.raises(ValidationError):
+        args.memory_size_in_mb = 4096
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"alarms": False, "alarm_topic_arn": TOPIC}, "alarm_topic_arn: has no effect while `alarms` is off; remove it or turn `alarms` on"),
+        ({"alarms": False, "alarm_model_latency_ms": 250}, "alarm_model_latency_ms: has no effect while `alarms` is off"),
+        ({**REALTIME, "alarm_model_setup_seconds": 60}, "alarm_model_setup_seconds: has no effect with `mode` 'realtime'"),
+        ({**REALTIME, "autoscaling_target_invocations": 500}, "autoscaling_target_invocations: has no effect without `autoscaling_max_capacity`"),
+        ({**REALTIME, "autoscaling_scale_in_cooldown": 10}, "autoscaling_scale_in_cooldown: has no effect without `autoscaling_max_capacity`"),
+        ({**REALTIME, "autoscaling_scale_out_cooldown": 10}, "autoscaling_scale_out_cooldown: has no effect"),
+        ({"provisioned_concurrency_target_percent": 50}, "provisioned_concurrency_target_percent: has no effect without `provisioned_concurrency_max`"),
+        ({**REALTIME, "gpu_image_tag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"}, "gpu_image_tag: has no effect on ml.m5.large, which has no GPU"),
+        ({"role_arn": ROLE, "iam_propagation_delay": "30s"}, "iam_propagation_delay: has no effect with `role_arn`"),
+        ({"sentence_embeddings": True, "task": "sentence-similarity"}, "task: has no effect with `sentence_embeddings` on"),
+        ({"endpoint_name": None, "log_retention_days": 90}, "log_retention_days: has no effect without `endpoint_name`"),
+    ],
+)  # fmt: skip
+def test_a_setting_with_no_effect_is_an_error_that_says_why(
+    settings: dict[str, Any], expected: str
+) -> None:
+    found = problems(**settings)
+
+    assert len(found) == 1, found
+    assert found[0].startswith(expected)
+
+
+def test_settings_at_their_defaults_are_never_called_unused() -> None:
+    EmbeddingEndpointArgs(
+        **REALTIME, alarms=False, alarm_model_latency_ms=1000, autoscaling_target_invocations=100
+    )
+    EmbeddingEndpointArgs(role_arn=ROLE, iam_propagation_delay="15s")
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"mode": "realtime"}, ["instance_type: is required with `mode` 'realtime', e.g. 'ml.m5.large'"]),
+        ({"instance_type": "ml.m5.large", "instance_count": 2}, ["instance_type: applies only to `mode` 'realtime'; remove it or set `mode` to 'realtime'", "instance_count: applies only to `mode` 'realtime'; remove it or set `mode` to 'realtime'"]),
+        ({**REALTIME, "memory_size_in_mb": 4096}, ["memory_size_in_mb: applies only to `mode` 'serverless'; remove it or set `mode` to 'serverless'"]),
+        ({**REALTIME, "autoscaling_min_capacity": 2}, ["autoscaling_max_capacity: is needed with `autoscaling_min_capacity`: scaling needs a maximum"]),
+        ({**REALTIME, "autoscaling_min_capacity": 5, "autoscaling_max_capacity": 3}, ["autoscaling_min_capacity: 5 is above the maximum `autoscaling_max_capacity` (3)"]),
+        ({**REALTIME, "instance_count": 6, "autoscaling_max_capacity": 3}, ["instance_count: 6 is outside the scaling range 1-3"]),
+        ({"max_concurrency": 4, "provisioned_concurrency_max": 8, "provisioned_concurrency": 2}, ["provisioned_concurrency_max: 8 is above `max_concurrency` (4)"]),
+        ({"max_concurrency": 4, "provisioned_concurrency_max": 3}, ["provisioned_concurrency: is needed to scale it: set where provisioned concurrency starts"]),
+        ({"max_concurrency": 4, "provisioned_concurrency": 1, "provisioned_concurrency_min": 2, "provisioned_concurrency_max": 3}, ["provisioned_concurrency: 1 is outside the scaling range 2-3"]),
+        ({"mode": "realtime", "instance_type": "ml.m5.huge"}, ["instance_type: 'ml.m5.huge' is not a SageMaker endpoint instance type; did you mean ml.m5.large?"]),
+        ({"mode": "realtime", "instance_type": "ml.inf2.xlarge"}, ["instance_type: 'ml.inf2.xlarge' cannot run these images: AWS Neuron accelerators need a Neuron image; use an x86 CPU or NVIDIA GPU type"]),
+        ({"mode": "realtime", "instance_type": "ml.c7g.large"}, ["instance_type: 'ml.c7g.large' cannot run these images: Graviton (Arm) CPUs need an Arm image; use an x86 CPU or NVIDIA GPU type"]),
+        ({"mode": "realtime", "instance_type": "ml.g5.xlarge", "image_tag": "2.3.0-transformers4.48.0-cpu-py311-ubuntu22.04"}, ["gpu_image_tag: is needed: ml.g5.xlarge is a GPU instance and `image_tag` '2.3.0-transformers4.48.0-cpu-py311-ubuntu22.04' has no known GPU build; give its GPU tag"]),
+        ({"mode": "realtime", "instance_type": "ml.g5.xlarge", "gpu_image_tag": "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"}, ["gpu_image_tag: '1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04' is not allowed; use a GPU tag such as '1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04'"]),
+    ],
+)  # fmt: skip
+def test_capacity_rules(settings: dict[str, Any], expected: list[str]) -> None:
+    assert problems(**settings) == expected
+
+
+def test_instance_types_are_botocores_minus_those_the_images_cannot_run() -> None:
+    accepted, refused = [], []
+    for instance_type in sorted(checks.instance_types()):
+        try:
+            EmbeddingEndpointArgs(mode="realtime", instance_type=instance_type)
+            accepted.append(instance_type)
+        except InvalidSettingsError:
+            refused.append(instance_type)
+
+    assert "ml.m5.large" in accepted
+    assert "ml.g5.xlarge" in accepted
+    assert refused == sorted(t for t in checks.instance_types() if why_unsupported(t))
+    assert len(accepted) > 100
+
+
+def test_limits_come_from_the_service_models() -> None:
+    concurrency = checks.shape("sagemaker", "ServerlessMaxConcurrency")
+    assert (concurrency["min"], concurrency["max"]) == (1, 200)
+    assert checks.shape("sagemaker", "EndpointName")["max"] == 63
+    documented = checks.shape("logs", "Days").get("documentation") or ""
+    listed = documented.split("Possible values are: ")[1].split(".")[0]
+    assert [int(day) for day in listed.replace("and ", "").split(", ")] == list(
+        checks.LOG_RETENTION_DAYS
+    )

@@ -137,11 +137,11 @@ def test_no_tags_means_no_tags_property(pulumi_mocks: StartPulumi) -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("alex_embedding", "may contain only letters, digits and hyphens"),
-        ("alex.embedding", "may contain only letters, digits and hyphens"),
-        ("-alex", "may contain only letters, digits and hyphens"),
+        ("alex_embedding", "'alex_embedding' is not allowed; use letters, digits and hyphens"),
+        ("alex.embedding", "(no underscores or dots)"),
+        ("-alex", "starting and ending with a letter or digit"),
         ("a" * 47, "is 47 characters; at most 46 are allowed"),
-        ("", "must be a non-empty string"),
+        ("", "'' is not allowed"),
     ],
 )
 def test_bad_component_name_is_refused_before_anything_is_registered(

@@ -168,5 +168,5 @@ def test_upper_case_component_name_is_refused_because_it_names_a_bucket(
             lambda: EmbeddingEndpoint("Vectors", EmbeddingEndpointArgs(sentence_embeddings=True))
         )
 
-    assert "name: 'Vectors' must be lower-case with sentence_embeddings on" in str(raised.value)
+    assert "name: 'Vectors' must be lower-case with `sentence_embeddings` on" in str(raised.value)
     assert harness.monitor.registrations == []

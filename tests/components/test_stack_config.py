@@ -1,4 +1,4 @@
-"""Reading stack configuration into args: parsing, empty defaults, secrets, errors by key."""
+"""Reading stack configuration: every key, decoded by type, refused by key, documented once."""
 
 from __future__ import annotations
 
@@ -11,72 +11,52 @@ import pytest
 import yaml
 
 from components import EmbeddingEndpointArgs, InvalidSettingsError
-from components.stack_config import CONFIG_KEYS, args_from_config
+from components.stack_config import (
+    args_from_config,
+    declared_config,
+    declared_default,
+    stack_fields,
+)
 from tests.conftest import StartPulumi
-from tests.pulumi_harness import PulumiHarness
+from tests.pulumi_harness import PulumiHarness, project_config
 
 ROOT = Path(__file__).resolve().parents[2]
+PROJECT_FILE = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 
 
 def read(harness: PulumiHarness) -> EmbeddingEndpointArgs:
     return harness.run(lambda: args_from_config(pulumi.Config()))
 
 
+def refused(harness: PulumiHarness) -> InvalidSettingsError:
+    with pytest.raises(InvalidSettingsError) as raised:
+        read(harness)
+    return raised.value
+
+
 def project_defaults() -> dict[str, str]:
     """The values the Pulumi CLI hands the program when the stack sets nothing."""
-    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
     return {
         f"alex-sagemaker:{key}": value if isinstance(value, str) else json.dumps(value)
-        for key, spec in declared.items()
+        for key, spec in PROJECT_FILE["config"].items()
         for value in [spec["default"]]
     }
 
 
 def expected_reference_args() -> dict[str, Any]:
     return {
+        **EmbeddingEndpointArgs().model_dump(),
         "endpoint_name": "alex-embedding-endpoint",
-        "model_id": "sentence-transformers/all-MiniLM-L6-v2",
-        "model_revision": None,
-        "task": "feature-extraction",
-        "image_tag": "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04",
         "memory_size_in_mb": 3072,
         "max_concurrency": 2,
-        "provisioned_concurrency": None,
-        "iam_propagation_delay": "15s",
-        "role_arn": None,
-        "managed_policy_arns": (),
-        "hf_api_token": None,
-        "environment": {},
-        "tags": {},
-        "sentence_embeddings": False,
-        "mode": "serverless",
-        "provisioned_concurrency_min": None,
-        "provisioned_concurrency_max": None,
-        "provisioned_concurrency_target_percent": 70,
-        "instance_type": None,
-        "instance_count": 1,
-        "gpu_image_tag": None,
-        "autoscaling_min_capacity": None,
-        "autoscaling_max_capacity": None,
-        "autoscaling_target_invocations": 100,
-        "autoscaling_scale_in_cooldown": 300,
-        "autoscaling_scale_out_cooldown": 60,
+        "image_tag": "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04",
         "log_retention_days": 30,
         "alarms": True,
-        "alarm_topic_arn": None,
-        "alarm_model_latency_ms": 1000,
-        "alarm_model_setup_seconds": 30,
     }
 
 
-def as_dict(args: EmbeddingEndpointArgs) -> dict[str, Any]:
-    values = {name: getattr(args, name) for name in expected_reference_args()}
-    values["managed_policy_arns"] = tuple(values["managed_policy_arns"])
-    return values
-
-
 def test_unset_config_is_the_reference_deployment(pulumi_mocks: StartPulumi) -> None:
-    assert as_dict(read(pulumi_mocks())) == expected_reference_args()
+    assert read(pulumi_mocks()).model_dump() == expected_reference_args()
 
 
 def test_declared_project_defaults_are_the_reference_deployment(
@@ -84,27 +64,49 @@ def test_declared_project_defaults_are_the_reference_deployment(
 ) -> None:
     harness = pulumi_mocks(config=project_defaults())
 
-    assert as_dict(read(harness)) == expected_reference_args()
+    assert read(harness).model_dump() == expected_reference_args()
 
 
-def test_project_file_declares_every_key_the_program_reads() -> None:
-    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    read_keys = set(CONFIG_KEYS.values())
+def test_project_file_declares_exactly_what_the_settings_declare() -> None:
+    expected = yaml.safe_dump({"config": declared_config()}, sort_keys=False, width=100)
 
-    # Project config types cannot express a map, so `tags` is read but not declared.
-    assert set(declared) == read_keys - {"tags"}
-    for key, spec in declared.items():
-        assert spec["type"] in {"string", "integer", "boolean", "array"}, key
+    assert PROJECT_FILE["config"] == declared_config(), f"Pulumi.yaml should read:\n{expected}"
+    # Every key the program reads is declared, except the map Pulumi cannot declare.
+    assert set(stack_fields()) - set(PROJECT_FILE["config"]) == {"tags"}
+    for key, spec in PROJECT_FILE["config"].items():
         assert spec["description"].strip(), key
-        assert "default" in spec, f"{key} needs a default or Pulumi makes it mandatory"
         assert "secret" not in spec, f"{key}: a secret key cannot carry a plain default"
 
 
-def test_project_file_runs_python_with_pip_in_venv() -> None:
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+def expected_readme_table() -> list[str]:
+    """The README's configuration table, one row per key: default as declared, description."""
+    rows = [
+        "| key | default | meaning |",
+        "| --- | --- | --- |",
+        "| `aws:region` | `us-east-1` (in `Pulumi.dev.yaml`) | Region of every resource; it must "
+        "have SageMaker's prebuilt images, and every ARN must be of its partition. |",
+    ]
+    for key, (name, field) in stack_fields().items():
+        default = declared_default(name, field)
+        shown = f"`{default if isinstance(default, str) else json.dumps(default)}`"
+        if default == "" or (type(default) is int and default == 0):
+            shown = "(none)" if default == "" else "`0` (unset)"
+        rows.append(f"| `{key}` | {shown} | {' '.join((field.description or '').split())} |")
+    return rows
 
-    assert project["name"] == "alex-sagemaker"
-    assert project["runtime"] == {
+
+def test_readme_configuration_table_is_the_settings_own_declarations() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    table = [line for line in section.splitlines() if line.startswith("|")]
+
+    expected = expected_readme_table()
+    assert table == expected, "README's table should read:\n" + "\n".join(expected)
+
+
+def test_project_file_runs_python_with_pip_in_venv() -> None:
+    assert PROJECT_FILE["name"] == "alex-sagemaker"
+    assert PROJECT_FILE["runtime"] == {
         "name": "python",
         "options": {"toolchain": "pip", "virtualenv": "venv"},
     }
@@ -112,16 +114,17 @@ def test_project_file_runs_python_with_pip_in_venv() -> None:
     assert dev["config"]["aws:region"] == "us-east-1"
 
 
-def test_zero_provisioned_concurrency_and_empty_strings_mean_unset(
+def test_zero_and_empty_mean_unset_where_the_declared_default_is_empty(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks(
-        config={
-            "alex-sagemaker:provisionedConcurrency": "0",
-            "alex-sagemaker:modelRevision": "",
-            "alex-sagemaker:roleArn": "",
-            "alex-sagemaker:hfApiToken": "",
-        }
+        config=project_config(
+            provisionedConcurrency="0",
+            modelRevision="",
+            roleArn="",
+            hfApiToken="",
+            logRetentionDays="0",
+        )
     )
 
     args = read(harness)
@@ -130,20 +133,32 @@ def test_zero_provisioned_concurrency_and_empty_strings_mean_unset(
     assert args.model_revision is None
     assert args.role_arn is None
     assert args.hf_api_token is None
+    assert args.log_retention_days is None
 
 
-def test_tag_numbers_and_booleans_become_text(pulumi_mocks: StartPulumi) -> None:
+def test_values_are_decoded_by_the_type_of_their_setting(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks(
-        config={"alex-sagemaker:tags": json.dumps({"team": "ml", "cost": 42, "prod": False})}
+        config=project_config(
+            memorySizeInMb="4096",
+            maxConcurrency="+8",
+            sentenceEmbeddings="true",
+            alarms="false",
+            managedPolicyArns='["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"]',
+            tags=json.dumps({"team": "ml", "cost": 42, "prod": False, "ratio": 1.5}),
+        )
     )
 
-    assert read(harness).tags == {"team": "ml", "cost": "42", "prod": "false"}
+    args = read(harness)
+
+    assert (args.memory_size_in_mb, args.max_concurrency) == (4096, 8)
+    assert (args.sentence_embeddings, args.alarms) == (True, False)
+    assert args.managed_policy_arns == ("arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",)
+    assert args.tags == {"team": "ml", "cost": "42", "prod": "false", "ratio": "1.5"}
 
 
 def test_secret_token_is_handed_on_as_a_secret(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks(
-        config={"alex-sagemaker:hfApiToken": "hf_secret"},
-        secret_keys=["alex-sagemaker:hfApiToken"],
+        config=project_config(hfApiToken="hf_secret"), secret_keys=["alex-sagemaker:hfApiToken"]
     )
 
     token = read(harness).hf_api_token
@@ -156,27 +171,160 @@ def test_secret_token_is_handed_on_as_a_secret(pulumi_mocks: StartPulumi) -> Non
     ("key", "raw", "expected"),
     [
         ("memorySizeInMb", "lots", "memorySizeInMb: 'lots' is not an integer; use one of 1024"),
+        ("memorySizeInMb", "٣٠٧٢", "memorySizeInMb: '٣٠٧٢' is not an integer"),
+        ("memorySizeInMb", " 3072", "memorySizeInMb: ' 3072' is not an integer"),
+        ("memorySizeInMb", "3_072", "memorySizeInMb: '3_072' is not an integer"),
         ("maxConcurrency", "2.5", "maxConcurrency: '2.5' is not an integer; use an integer from 1"),
         ("provisionedConcurrency", "many", "provisionedConcurrency: 'many' is not an integer"),
         ("managedPolicyArns", "arn:aws:iam::aws:policy/X", "managedPolicyArns: must be a list"),
-        ("managedPolicyArns", "[1, 2]", "managedPolicyArns: 1 is not an IAM policy ARN"),
-        ("tags", "team=ml", "tags: must be a mapping of tag key to value, got 'team=ml'"),
-        ("tags", '{"team": {"nested": 1}}', "tags: value of 'team' is not allowed"),
-        ("endpointName", "", "endpointName: must be a non-empty string"),
+        (
+            "managedPolicyArns",
+            '["arn:aws:iam::aws:policy/X", 2]',
+            "managedPolicyArns: 2 is not a string",
+        ),
+        ("tags", "team=ml", "tags: must be a mapping, got 'team=ml'"),
+        ("tags", '{"team": {"nested": 1}}', "tags: value of 'team': {'nested': 1} is not a string"),
+        ("endpointName", "", "endpointName: '' is not allowed"),
+        ("endpointName", "alex-embedding\n", "endpointName: 'alex-embedding\\n' is not allowed"),
         (
             "sentenceEmbeddings",
             "yes",
             "sentenceEmbeddings: 'yes' is not allowed; use true or false",
         ),
+        ("alarms", "True", "alarms: 'True' is not allowed; use true or false"),
+        ("instanceCount", "1", None),
     ],
 )
 def test_unusable_values_are_errors_naming_the_key(
-    pulumi_mocks: StartPulumi, key: str, raw: str, expected: str
+    pulumi_mocks: StartPulumi, key: str, raw: str, expected: str | None
 ) -> None:
-    harness = pulumi_mocks(config={f"alex-sagemaker:{key}": raw})
+    harness = pulumi_mocks(config=project_config(**{key: raw}))
+
+    if expected is None:
+        read(harness)
+        return
+    error = refused(harness)
+    assert error.settings == (key,)
+    assert expected in str(error)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("memorySizeMb", "memorySizeMb: unknown setting; did you mean memorySizeInMb?"),
+        ("maxconcurrency", "maxconcurrency: unknown setting; did you mean maxConcurrency?"),
+        ("region", "region: unknown setting; did you mean aws:region?"),
+        ("environment", "environment: unknown setting"),
+        ("colour", "colour: unknown setting"),
+    ],
+)
+def test_an_unknown_key_is_refused_with_a_suggestion(
+    pulumi_mocks: StartPulumi, key: str, message: str
+) -> None:
+    harness = pulumi_mocks(config=project_config(**{key: "6144"}))
+
+    assert [str(problem) for problem in refused(harness).problems] == [message]
+
+
+def test_keys_of_other_namespaces_are_left_alone(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks(config={"aws:profile": "ml", "other-project:memorySizeMb": "1"})
+
+    assert read(harness).memory_size_in_mb == 3072
+
+
+def test_every_problem_is_reported_whatever_else_is_wrong(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks(
+        config=project_config(
+            mode="Serverless",
+            logRetentionDays="10",
+            alarmModelLatencyMs="0",
+            memorySizeMb="6144",
+            hfApiToken="hf_plain",
+        )
+    )
+
+    error = refused(harness)
+
+    assert error.settings == (
+        "hfApiToken",
+        "mode",
+        "logRetentionDays",
+        "alarmModelLatencyMs",
+        "memorySizeMb",
+    )
+    assert str(error).startswith(
+        "Stack configuration of project 'alex-sagemaker' has 5 invalid setting problems:\n"
+    )
+
+
+def test_references_to_other_settings_use_config_keys(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks(config=project_config(alarms="false", alarmTopicArn=TOPIC))
+
+    assert [str(problem) for problem in refused(harness).problems] == [
+        "alarmTopicArn: has no effect while `alarms` is off; remove it or turn `alarms` on"
+    ]
+
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:ml-alerts"
+
+
+@pytest.mark.parametrize(
+    ("region", "config", "expected"),
+    [
+        ("mars-1", {}, ["aws:region: 'mars-1' is not a region with SageMaker's prebuilt images; use one such as us-east-1"]),
+        ("us-east1", {}, ["aws:region: 'us-east1' is not a region with SageMaker's prebuilt images; did you mean us-east-1?"]),
+        ("cn-north-1", {"roleArn": "arn:aws:iam::123456789012:role/r"}, ["roleArn: 'arn:aws:iam::123456789012:role/r' is not in cn-north-1's partition; use an 'arn:aws-cn:' ARN"]),
+        ("cn-north-1", {"managedPolicyArns": '["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"]'}, ["managedPolicyArns: 'arn:aws:iam::aws:policy/AmazonSageMakerFullAccess' is not in cn-north-1's partition; use an 'arn:aws-cn:' ARN"]),
+        ("us-east-1", {"roleArn": "arn:aws-cn:iam::123456789012:role/r"}, ["roleArn: 'arn:aws-cn:iam::123456789012:role/r' is not in us-east-1's partition; use an 'arn:aws:' ARN"]),
+        ("eu-west-1", {"alarmTopicArn": TOPIC}, ["alarmTopicArn: is in us-east-1; alarms in eu-west-1 can notify only a topic in eu-west-1"]),
+    ],
+)  # fmt: skip
+def test_the_region_and_arns_are_checked_before_any_invoke(
+    pulumi_mocks: StartPulumi, region: str, config: dict[str, str], expected: list[str]
+) -> None:
+    harness = pulumi_mocks(region=region, config=project_config(**config))
 
     with pytest.raises(InvalidSettingsError) as raised:
-        read(harness)
+        harness.run_program()
 
-    assert set(raised.value.settings) == {key}
-    assert expected in str(raised.value)
+    assert [str(problem) for problem in raised.value.problems] == expected
+    assert harness.monitor.registrations == []
+    assert harness.mocks.invocations == []
+
+
+def test_arns_of_the_regions_partition_pass(pulumi_mocks: StartPulumi) -> None:
+    role = "arn:aws-cn:iam::123456789012:role/r"
+    harness = pulumi_mocks(region="cn-north-1", config=project_config(roleArn=role))
+
+    exports = harness.run_program()
+
+    assert exports["role_arn"] == role
+    assert exports["image_uri"].startswith("727897471807.dkr.ecr.cn-north-1.")
+
+
+def test_a_missing_region_is_reported_with_the_command_that_sets_it(
+    pulumi_mocks: StartPulumi, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    harness = pulumi_mocks()
+    pulumi.runtime.set_all_config({}, [])
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent"))
+
+    assert [str(problem) for problem in refused(harness).problems] == [
+        "aws:region: is not set; run `pulumi config set aws:region us-east-1`"
+    ]
+
+
+def test_the_profiles_region_counts_as_the_providers_would(
+    pulumi_mocks: StartPulumi, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    harness = pulumi_mocks()
+    pulumi.runtime.set_all_config({"aws:profile": "ml"}, [])
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    aws_config = tmp_path / "config"
+    aws_config.write_text("[profile ml]\nregion = mars-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+
+    assert refused(harness).settings == ("aws:region",)
