@@ -25,12 +25,12 @@ class Problem:
 
     def renamed(self, names: Mapping[str, str]) -> Problem:
         """The same problem with settings called by other names (field names -> config keys)."""
-        return Problem(
-            names.get(self.setting, self.setting),
-            _SETTING_REFERENCE.sub(
-                lambda match: f"`{names.get(match[1], match[1])}`", self.message
-            ),
-        )
+        return Problem(names.get(self.setting, self.setting), renamed(self.message, names))
+
+
+def renamed(text: str, names: Mapping[str, str]) -> str:
+    """`text` with the settings it names in backticks called by other names."""
+    return _SETTING_REFERENCE.sub(lambda match: f"`{names.get(match[1], match[1])}`", text)
 
 
 class InvalidSettingsError(pulumi.RunError):

@@ -1,10 +1,10 @@
 """Turn a stack's configuration into `EmbeddingEndpointArgs`, reporting problems by config key.
 
 Every key in the project's namespace is read, so a misspelt key is an error with a suggestion
-instead of a setting silently left at its default. Values arrive as text; each is decoded by the
-type of the field it sets (integers as ASCII digits, booleans as true/false, lists and maps as
-JSON) and then checked exactly as a Python caller's value is. Pulumi.yaml declares every key with
-a default, and an empty one ("" or 0) means unset.
+rather than a setting silently left at its default. Values arrive as text; each is decoded by
+the type of its setting (integers as ASCII digits, booleans as true/false, lists and maps as
+JSON) and then checked exactly as a Python caller's value is. Pulumi.yaml declares every key
+with a default; where the setting is optional, an empty one ("" or 0) means unset.
 """
 
 from __future__ import annotations
@@ -22,20 +22,15 @@ import botocore.session
 import pulumi
 from pydantic.fields import FieldInfo
 
-from components.args import (
-    REGION_SETTING,
-    Context,
-    EmbeddingEndpointArgs,
-    PythonOnly,
-    StackSecret,
-)
+from components.args import EmbeddingEndpointArgs
 from components.checks import suggestion
 from components.errors import InvalidSettingsError, Problem
+from components.settings import REGION, Context, PythonOnly, StackSecret
 
 # The program's endpoint keeps the fixed name the app's later parts look up; the component
-# itself auto-names one, so several fit in one program.
+# itself auto-names one, so that several fit in one program.
 PROGRAM_DEFAULTS: Final = {"endpoint_name": "alex-embedding-endpoint"}
-_EMPTY: Final = {"string": "", "integer": 0}
+EMPTY: Final = {"string": "", "integer": 0}
 _PROVIDER_KEYS: Final = ("aws:region", "aws:profile")
 
 
@@ -49,42 +44,22 @@ def stack_fields() -> dict[str, tuple[str, FieldInfo]]:
 
 
 def config_type(field: FieldInfo) -> str:
-    """The field's Pulumi config type: string, integer, boolean, array, or object (a map)."""
+    """The setting's Pulumi config type: string, integer, boolean, array, or object (a map)."""
     annotation = field.annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) is typing.Literal:
+        annotation = type(typing.get_args(annotation)[0])
     origin = typing.get_origin(annotation) or annotation
     kinds: dict[Any, str] = {bool: "boolean", int: "integer", Sequence: "array", dict: "object"}
     return kinds.get(origin, "string")
 
 
-def declared_default(name: str, field: FieldInfo) -> Any:
-    """The default as Pulumi.yaml declares it: unset is "" or 0, a tuple is a list."""
-    default = PROGRAM_DEFAULTS.get(name, field.get_default(call_default_factory=True))
-    if default is None:
-        return _EMPTY[config_type(field)]
-    return list(default) if isinstance(default, tuple) else default
-
-
-def declared_config() -> dict[str, dict[str, Any]]:
-    """Pulumi.yaml's `config:` section as the settings declare it (maps cannot be declared)."""
-    declared: dict[str, dict[str, Any]] = {}
-    for key, (name, field) in stack_fields().items():
-        kind = config_type(field)
-        if kind == "object":
-            continue
-        declared[key] = {"type": kind}
-        if kind == "array":
-            declared[key]["items"] = {"type": "string"}
-        declared[key]["description"] = " ".join((field.description or "").split())
-        declared[key]["default"] = declared_default(name, field)
-    return declared
-
-
 def _decode(name: str, raw: str, field: FieldInfo) -> Any:
-    """Text to the field's type; text that does not decode is kept, and refused by its check."""
+    """Text to the setting's type; what does not decode stays text, refused by the checks."""
     kind = config_type(field)
-    if raw == str(_EMPTY.get(kind)) and _admits_none(field) and name not in PROGRAM_DEFAULTS:
+    optional = type(None) in typing.get_args(field.annotation) and name not in PROGRAM_DEFAULTS
+    if optional and raw == str(EMPTY.get(kind)):
         return None
     if kind == "integer":
         return int(raw) if re.fullmatch(r"[+-]?[0-9]+", raw) else raw
@@ -102,35 +77,25 @@ def _decode(name: str, raw: str, field: FieldInfo) -> Any:
     return raw
 
 
-def _admits_none(field: FieldInfo) -> bool:
-    return type(None) in typing.get_args(field.annotation)
-
-
 def _as_text(item: Any) -> Any:
-    if isinstance(item, bool):
-        return json.dumps(item)
-    return str(item) if isinstance(item, int | float) else item
-
-
-def _whole_config() -> dict[str, Any]:
-    """Every key of the stack, as the language host passes them (PULUMI_CONFIG) or as set."""
-    return {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    return (
+        json.dumps(item)
+        if isinstance(item, bool)
+        else str(item)
+        if isinstance(item, int | float)
+        else item
+    )
 
 
 def aws_region() -> str | None:
     """The region the default AWS provider deploys to, found the way the provider finds it."""
     provider = pulumi.Config("aws")
-    region = (
-        provider.get("region")
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-    )
-    if region:
+    region = provider.get("region") or os.environ.get("AWS_REGION")
+    if region := region or os.environ.get("AWS_DEFAULT_REGION"):
         return region
     try:
-        found = botocore.session.Session(profile=provider.get("profile")).get_config_variable(
-            "region"
-        )
+        session = botocore.session.Session(profile=provider.get("profile"))
+        found = session.get_config_variable("region")
     except botocore.exceptions.BotoCoreError:
         return None
     return str(found) if found else None
@@ -138,39 +103,33 @@ def aws_region() -> str | None:
 
 def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
     """Read every key, then raise one `InvalidSettingsError` naming each bad key, or build args."""
-    fields = stack_fields()
-    prefix = f"{config.name}:"
+    fields, prefix = stack_fields(), f"{config.name}:"
     keys = EmbeddingEndpointArgs.config_keys()
     values: dict[str, Any] = {keys[name]: value for name, value in PROGRAM_DEFAULTS.items()}
     problems: list[Problem] = []
-    for full_key, raw in _whole_config().items():
-        if not full_key.startswith(prefix):
-            continue
+    # The whole stack config: as the language host passes it (PULUMI_CONFIG), and as set.
+    every_key = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    for full_key, raw in every_key.items():
         key = full_key.removeprefix(prefix)
+        if key == full_key:
+            continue
         if key not in fields:
             known = [*fields, *_PROVIDER_KEYS]
             problems.append(Problem(key, f"unknown setting{suggestion(key, known)}"))
             continue
         name, field = fields[key]
-        value = _decode(name, str(raw), field)
-        if value is not None and any(isinstance(m, StackSecret) for m in field.metadata):
+        values[key] = _decode(name, str(raw), field)
+        if values[key] is not None and any(isinstance(m, StackSecret) for m in field.metadata):
             if not pulumi.runtime.is_config_secret(full_key):
+                del values[key]
                 problems.append(
-                    Problem(
-                        key,
-                        "is stored in plain text; store it encrypted with "
-                        f"`pulumi config set --secret {key} <value>`",
-                    )
+                    Problem(key, f"is stored in plain text; use `pulumi config set --secret {key}`")
                 )
-                continue
-            value = config.get_secret(key)
-        values[key] = value
-
+            else:
+                values[key] = config.get_secret(key)
     region = aws_region()
     if region is None:
-        problems.append(
-            Problem(REGION_SETTING, "is not set; run `pulumi config set aws:region us-east-1`")
-        )
+        problems.append(Problem(REGION, "is not set; run `pulumi config set aws:region us-east-1`"))
     subject = f"Stack configuration of project {config.name!r}"
     context = Context(subject, by_config_key=True, region=region)
     try:
@@ -180,6 +139,5 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
     except InvalidSettingsError as error:
         problems = [*error.problems, *problems]
     if problems:
-        problems.sort(key=EmbeddingEndpointArgs.position)
-        raise InvalidSettingsError(subject, problems)
+        raise InvalidSettingsError(subject, sorted(problems, key=EmbeddingEndpointArgs.position))
     return args

@@ -400,6 +400,6 @@ def test_bad_config_lists_every_problem_by_key_and_registers_nothing(
     )
     message = str(raised.value)
     assert "memorySizeInMb: 'lots' is not an integer" in message
-    assert "maxConcurrency: 500 is not allowed; use an integer from 1 to 200" in message
+    assert "maxConcurrency: 500 is above 200" in message
     assert "serverless endpoints have no GPUs" in message
     assert harness.monitor.registrations == []

@@ -137,10 +137,10 @@ def test_no_tags_means_no_tags_property(pulumi_mocks: StartPulumi) -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("alex_embedding", "'alex_embedding' is not allowed; use letters, digits and hyphens"),
+        ("alex_embedding", "'alex_embedding' is not allowed: up to 46 letters, digits and hyphens"),
         ("alex.embedding", "(no underscores or dots)"),
         ("-alex", "starting and ending with a letter or digit"),
-        ("a" * 47, "is 47 characters; at most 46 are allowed"),
+        ("a" * 47, "up to 46 letters"),
         ("", "'' is not allowed"),
     ],
 )

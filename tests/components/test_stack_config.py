@@ -9,12 +9,15 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from pydantic.fields import FieldInfo
 
 from components import EmbeddingEndpointArgs, InvalidSettingsError
+from components.errors import renamed
 from components.stack_config import (
+    EMPTY,
+    PROGRAM_DEFAULTS,
     args_from_config,
-    declared_config,
-    declared_default,
+    config_type,
     stack_fields,
 )
 from tests.conftest import StartPulumi
@@ -22,6 +25,36 @@ from tests.pulumi_harness import PulumiHarness, project_config
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILE = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+
+
+def description(field: FieldInfo) -> str:
+    """A setting's docstring on one line, naming other settings by config key."""
+    return renamed(" ".join((field.description or "").split()), EmbeddingEndpointArgs.config_keys())
+
+
+def declared_default(name: str, field: FieldInfo) -> Any:
+    """The default as Pulumi.yaml declares it: unset is "" or 0, a tuple is a list."""
+    default = PROGRAM_DEFAULTS.get(name, field.get_default(call_default_factory=True))
+    if default is None:
+        return EMPTY[config_type(field)]
+    return list(default) if isinstance(default, tuple) else default
+
+
+def declared_config() -> dict[str, dict[str, Any]]:
+    """Pulumi.yaml's `config:` section as the settings declare it (a map cannot be declared)."""
+    declared: dict[str, dict[str, Any]] = {}
+    for key, (name, field) in stack_fields().items():
+        kind = config_type(field)
+        if kind != "object":
+            items = {"items": {"type": "string"}} if kind == "array" else {}
+            default = declared_default(name, field)
+            declared[key] = {
+                "type": kind,
+                **items,
+                "description": description(field),
+                "default": default,
+            }
+    return declared
 
 
 def read(harness: PulumiHarness) -> EmbeddingEndpointArgs:
@@ -91,7 +124,7 @@ def expected_readme_table() -> list[str]:
         shown = f"`{default if isinstance(default, str) else json.dumps(default)}`"
         if default == "" or (type(default) is int and default == 0):
             shown = "(none)" if default == "" else "`0` (unset)"
-        rows.append(f"| `{key}` | {shown} | {' '.join((field.description or '').split())} |")
+        rows.append(f"| `{key}` | {shown} | {description(field)} |")
     return rows
 
 
@@ -170,28 +203,36 @@ def test_secret_token_is_handed_on_as_a_secret(pulumi_mocks: StartPulumi) -> Non
 @pytest.mark.parametrize(
     ("key", "raw", "expected"),
     [
-        ("memorySizeInMb", "lots", "memorySizeInMb: 'lots' is not an integer; use one of 1024"),
+        (
+            "memorySizeInMb",
+            "lots",
+            "memorySizeInMb: 'lots' is not an integer. Serverless memory, one of 1024",
+        ),
         ("memorySizeInMb", "٣٠٧٢", "memorySizeInMb: '٣٠٧٢' is not an integer"),
         ("memorySizeInMb", " 3072", "memorySizeInMb: ' 3072' is not an integer"),
         ("memorySizeInMb", "3_072", "memorySizeInMb: '3_072' is not an integer"),
-        ("maxConcurrency", "2.5", "maxConcurrency: '2.5' is not an integer; use an integer from 1"),
+        ("maxConcurrency", "2.5", "maxConcurrency: '2.5' is not an integer"),
         ("provisionedConcurrency", "many", "provisionedConcurrency: 'many' is not an integer"),
-        ("managedPolicyArns", "arn:aws:iam::aws:policy/X", "managedPolicyArns: must be a list"),
+        (
+            "managedPolicyArns",
+            "arn:aws:iam::aws:policy/X",
+            "managedPolicyArns: 'arn:aws:iam::aws:policy/X' is not a list",
+        ),
         (
             "managedPolicyArns",
             '["arn:aws:iam::aws:policy/X", 2]',
             "managedPolicyArns: 2 is not a string",
         ),
-        ("tags", "team=ml", "tags: must be a mapping, got 'team=ml'"),
+        ("tags", "team=ml", "tags: 'team=ml' is not a mapping"),
         ("tags", '{"team": {"nested": 1}}', "tags: value of 'team': {'nested': 1} is not a string"),
         ("endpointName", "", "endpointName: '' is not allowed"),
         ("endpointName", "alex-embedding\n", "endpointName: 'alex-embedding\\n' is not allowed"),
         (
             "sentenceEmbeddings",
             "yes",
-            "sentenceEmbeddings: 'yes' is not allowed; use true or false",
+            "sentenceEmbeddings: 'yes' is not true or false",
         ),
-        ("alarms", "True", "alarms: 'True' is not allowed; use true or false"),
+        ("alarms", "True", "alarms: 'True' is not true or false"),
         ("instanceCount", "1", None),
     ],
 )
@@ -261,7 +302,7 @@ def test_references_to_other_settings_use_config_keys(pulumi_mocks: StartPulumi)
     harness = pulumi_mocks(config=project_config(alarms="false", alarmTopicArn=TOPIC))
 
     assert [str(problem) for problem in refused(harness).problems] == [
-        "alarmTopicArn: has no effect while `alarms` is off; remove it or turn `alarms` on"
+        "alarmTopicArn: has no effect while `alarms` is off; remove it"
     ]
 
 
