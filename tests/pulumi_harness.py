@@ -73,12 +73,16 @@ class AwsMocks(Mocks):
         self.invocations: list[Invocation] = []
         self.stack_outputs = stack_outputs or {}
         """Outputs of other stacks, by stack name, for StackReferences."""
+        self.provider_regions: dict[str, str] = {}
+        """Region of each explicit AWS provider, by its id: invokes through it answer for it."""
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         self.invocations.append(Invocation(args.token, dict(args.args)))
         token = args.token
+        provider_region = self.provider_regions.get((args.provider or "").rsplit("::", 1)[-1])
+        region = provider_region or self.region
         if token == "aws:index/getRegion:getRegion":
-            return {"id": self.region, "name": self.region, "region": self.region}
+            return {"id": region, "name": region, "region": region}
         if token == "aws:index/getPartition:getPartition":
             partition = "aws-cn" if self.region.startswith("cn-") else "aws"
             return {"id": partition, "partition": partition, "dnsSuffix": "amazonaws.com"}
@@ -90,7 +94,7 @@ class AwsMocks(Mocks):
                 "userId": "AIDAEXAMPLE",
             }
         if token == "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage":
-            region = args.args.get("region") or self.region
+            region = args.args.get("region") or region
             registry = REGISTRY_ACCOUNTS[region]
             repository, tag = args.args["repositoryName"], args.args["imageTag"]
             return {
@@ -113,6 +117,9 @@ class AwsMocks(Mocks):
                 "secretOutputNames": [],
             }
         state = dict(args.inputs)
+        if args.typ == "pulumi:providers:aws":
+            self.provider_regions[f"{args.name}-id"] = state["region"]
+            return f"{args.name}-id", state
         if args.typ == "aws:s3/bucket:Bucket":
             # A bucket's id is its name; the provider lower-cases auto-names of buckets.
             bucket = state.get("bucket") or _autoname(args.name).lower()

@@ -373,6 +373,7 @@ def test_plain_text_hf_api_token_is_refused_before_anything_is_registered(
     assert raised.value.settings == ("hfApiToken",)
     assert "pulumi config set --secret hfApiToken" in str(raised.value)
     assert harness.monitor.registrations == []
+    assert harness.mocks.invocations == []
 
 
 def test_bad_config_lists_every_problem_by_key_and_registers_nothing(
@@ -403,3 +404,4 @@ def test_bad_config_lists_every_problem_by_key_and_registers_nothing(
     assert "maxConcurrency: 500 is above 200" in message
     assert "serverless endpoints have no GPUs" in message
     assert harness.monitor.registrations == []
+    assert harness.mocks.invocations == []

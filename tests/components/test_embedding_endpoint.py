@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettingsError
@@ -169,3 +171,49 @@ def test_longest_allowed_component_name_keeps_auto_names_within_63(
     for type_token in (MODEL, CONFIG, ENDPOINT):
         physical = harness.one(type_token).outputs["name"]
         assert len(physical) <= 63, (type_token, physical)
+
+
+def test_an_unknown_region_is_refused_before_any_registration_or_invoke(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(region="mars-1")
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run(lambda: EmbeddingEndpoint("vectors", EmbeddingEndpointArgs()))
+
+    assert str(raised.value) == (
+        "EmbeddingEndpoint 'vectors' has 1 invalid setting problem:\n"
+        "  - aws:region: 'mars-1' is not a region with SageMaker's prebuilt images; "
+        "use one such as us-east-1"
+    )
+    assert harness.monitor.registrations == []
+    assert harness.mocks.invocations == []
+
+
+def test_an_explicit_provider_decides_the_region_itself(pulumi_mocks: StartPulumi) -> None:
+    # The stack's own region is unusable, but this component deploys through another provider.
+    harness = pulumi_mocks(region="mars-1")
+
+    def program() -> EmbeddingEndpoint:
+        provider = aws.Provider("frankfurt", region="eu-central-1")
+        return EmbeddingEndpoint(
+            "vectors", EmbeddingEndpointArgs(), pulumi.ResourceOptions(provider=provider)
+        )
+
+    endpoint = harness.run(program)
+
+    assert harness.resolve(endpoint.region) == "eu-central-1"
+    assert harness.resolve(endpoint.image_uri).startswith("763104351884.dkr.ecr.eu-central-1.")
+
+
+def test_the_component_name_and_the_settings_are_reported_together(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(config={"aws:region": "us-east-1"})
+    role = "arn:aws-cn:iam::123456789012:role/r"
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run(lambda: EmbeddingEndpoint("bad_name", EmbeddingEndpointArgs(role_arn=role)))
+
+    assert raised.value.settings == ("name", "role_arn")
+    assert "is not in us-east-1's partition; use an 'arn:aws:' ARN" in str(raised.value)

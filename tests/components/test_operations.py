@@ -291,3 +291,4 @@ def test_operational_settings_are_checked_by_key_before_anything_is_made(
     assert list(raised.value.settings) == keys
     assert message in str(raised.value)
     assert harness.monitor.registrations == []
+    assert harness.mocks.invocations == []
