@@ -9,13 +9,14 @@ are checked, all problems at once, is `settings`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated, Final, Literal, Self
 
 import annotated_types
 import pulumi
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     PlainValidator,
     StringConstraints,
@@ -47,7 +48,9 @@ def _token(value: object) -> object:
 def _instance_type(instance_type: str) -> str | None:
     if instance_type not in checks.instance_types():
         similar = checks.suggestion(instance_type, checks.instance_types())
-        return f"is not a SageMaker endpoint instance type{similar or ''}"
+        return (
+            f"is not a SageMaker endpoint instance type{similar or '; use one such as ml.m5.large'}"
+        )
     why = images.why_unsupported(instance_type)
     return f"cannot run these images: {why}; use an x86 CPU or NVIDIA GPU type" if why else None
 
@@ -78,7 +81,7 @@ _PARTITION: Final = r"aws[a-z-]*"
 _Provisioned = Annotated[
     int | None, checks.interval("sagemaker", "ServerlessProvisionedConcurrency")
 ]
-_Instances = Annotated[int | None, annotated_types.Ge(1)]  # no model states a maximum
+_Instances = Annotated[int | None, checks.at_least(1)]
 _EnvironmentKey = Annotated[
     str,
     checks.string("sagemaker", "EnvironmentKey"),
@@ -91,8 +94,8 @@ _PolicyArn = Annotated[
     StringConstraints(
         pattern=checks.whole(
             rf"arn:{_PARTITION}:iam::(?:aws|[0-9]{{12}}):policy"
-            + checks.shape("iam", "policyPathType")["pattern"]
-            + checks.shape("iam", "policyNameType")["pattern"]
+            + f"(?:{checks.shape('iam', 'policyPathType')['pattern']})"
+            + checks.name_pattern("iam", "policyNameType")
         ),
         max_length=checks.shape("iam", "arnType")["max"],
     ),
@@ -173,6 +176,11 @@ class EmbeddingEndpointArgs(Settings):
         StringConstraints(pattern=checks.whole(images.tag_pattern("cpu|gpu"))),
         _check(lambda tag: "is a GPU tag, and serverless endpoints have no GPUs (GPU instances "
                "run the GPU build of the CPU tag, or `gpu_image_tag`)" if "-gpu-" in tag else None),
+        Applies(
+            ("mode", "instance_type", "gpu_image_tag"),
+            lambda s: not (s.runs_on_gpu and s.gpu_image_tag),
+            "has no effect: the GPU instance runs `gpu_image_tag`; remove one of them",
+        ),
     ] = images.EXAMPLE_CPU_TAG  # fmt: skip
     """Full CPU tag of the huggingface-pytorch-inference image (such as the default); the
     registry is looked up per region."""
@@ -180,9 +188,9 @@ class EmbeddingEndpointArgs(Settings):
         str | pulumi.Output[str] | None, PlainValidator(_token), StackSecret()
     ] = None
     """Hugging Face token for gated or private models (kept secret); unset for public models."""
-    environment: Annotated[dict[_EnvironmentKey, _EnvironmentValue], PythonOnly()] = Field(
-        default_factory=dict
-    )
+    environment: Annotated[
+        Mapping[_EnvironmentKey, _EnvironmentValue], AfterValidator(dict), PythonOnly()
+    ] = Field(default_factory=dict)
     """Extra container variables: names of letters, digits and '_', values of at most 1024
     characters."""
     sentence_embeddings: bool = False
@@ -249,20 +257,33 @@ class EmbeddingEndpointArgs(Settings):
     """Realtime, the fewest instances (1 when only a maximum is set)."""
     autoscaling_max_capacity: Annotated[_Instances, _REALTIME] = None
     """Realtime, the most instances; unset for no autoscaling."""
-    autoscaling_target_invocations: Annotated[int, annotated_types.Ge(1), _REALTIME, _SCALING] = 100
+    autoscaling_target_invocations: Annotated[int, checks.at_least(1), _REALTIME, _SCALING] = 100
     """Realtime autoscaling, invocations per instance per minute to aim for (1 or more)."""
-    autoscaling_scale_in_cooldown: Annotated[int, annotated_types.Ge(0), _REALTIME, _SCALING] = 300
+    autoscaling_scale_in_cooldown: Annotated[int, checks.at_least(0), _REALTIME, _SCALING] = 300
     """Realtime autoscaling, seconds after a scale-in before another scaling activity."""
-    autoscaling_scale_out_cooldown: Annotated[int, annotated_types.Ge(0), _REALTIME, _SCALING] = 60
+    autoscaling_scale_out_cooldown: Annotated[int, checks.at_least(0), _REALTIME, _SCALING] = 60
     """Realtime autoscaling, seconds after a scale-out before another scale-out."""
 
     # ---- Who it runs as
 
-    role_arn: Annotated[str | None, checks.string("sagemaker", "RoleArn")] = None
+    role_arn: Annotated[
+        str | None,
+        StringConstraints(
+            pattern=checks.whole(
+                rf"arn:{_PARTITION}:iam::[0-9]{{12}}:role"
+                + f"(?:{checks.shape('iam', 'pathType')['pattern']})"
+                + checks.name_pattern("iam", "roleNameType")
+            ),
+            max_length=checks.shape("sagemaker", "RoleArn")["max"],
+        ),
+    ] = None
     """Existing execution role (arn:aws:iam::<account>:role/<name>) to use instead of creating
     one; unset creates a least-privilege role."""
     managed_policy_arns: Annotated[
         Sequence[_PolicyArn],
+        BeforeValidator(
+            lambda v: list(v) if isinstance(v, Sequence) and not isinstance(v, str) else v
+        ),
         annotated_types.MaxLen(checks.MAX_MANAGED_POLICIES_PER_ROLE),
         _check(_one_per_name),
         AfterValidator(tuple),
@@ -313,7 +334,7 @@ class EmbeddingEndpointArgs(Settings):
     may take 60 s)."""
     alarm_model_setup_seconds: Annotated[
         int,
-        annotated_types.Ge(1),
+        checks.at_least(1),
         _ALARMS,
         Applies(
             ("mode",),
@@ -326,16 +347,22 @@ class EmbeddingEndpointArgs(Settings):
     # ---- Everything it creates
 
     tags: Annotated[
-        dict[_TagKey, _TagValue],
+        Mapping[_TagKey, _TagValue],
         annotated_types.MaxLen(checks.shape("sagemaker", "TagList")["max"]),
+        AfterValidator(dict),
     ] = Field(default_factory=dict)
     """Tags for every taggable resource of the component: at most 50, of letters, digits, spaces
     and _ . : / = + - @ (keys up to 128, values up to 256 characters)."""
 
-    def for_deployment(self, region: str | None, component: str) -> Self:
+    def for_deployment(self, component: str, *, checks_region: bool, region: str | None) -> Self:
         """These settings checked again with what the deployment knows: the component's name,
-        and the region (None when an explicit provider decides it)."""
-        context = Context(f"EmbeddingEndpoint {component!r}", region=region, component=component)
+        and the region, unless an explicit provider decides it."""
+        context = Context(
+            f"EmbeddingEndpoint {component!r}",
+            component=component,
+            checks_region=checks_region,
+            region=region,
+        )
         return self.model_validate(dict(self), context=context)
 
     @property
@@ -463,7 +490,10 @@ class EmbeddingEndpointArgs(Settings):
         """The image must exist in the region, every ARN be of its partition, and the alarm
         topic of the region itself."""
         region = context.region
+        if not context.checks_region:
+            return
         if region is None:
+            yield Problem(REGION, "is not set; run `pulumi config set aws:region us-east-1`")
             return
         if region not in images.IMAGE_LOOKUP_REGIONS:
             similar = checks.suggestion(region, images.IMAGE_LOOKUP_REGIONS)

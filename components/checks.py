@@ -27,6 +27,8 @@ LogRetentionDays = Literal[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,
 ]  # fmt: skip
+# AWS models' integer shapes are 32-bit: the most any integer setting can be.
+INTEGER_MAX: Final = 2**31 - 1
 # The model states 1024-6144 for serverless memory; its documentation, steps of 1 GB.
 SERVERLESS_MEMORY_STEP_MB: Final = 1024
 # Our cap, not AWS's: IAM changes reach SageMaker in seconds, and every deploy that replaces
@@ -44,6 +46,12 @@ def shape(service: str, name: str) -> dict[str, Any]:
     """A shape of `service`'s model: `min`, `max`, `pattern`, `enum`, `documentation`..."""
     found: dict[str, Any] = _load(service)["shapes"][name]
     return found
+
+
+def name_pattern(service: str, name: str) -> str:
+    """A name shape's pattern with its lengths in it (`[\\w+=,.@-]{1,64}`), to build ARNs."""
+    limits = shape(service, name)
+    return re.sub(r"\+$", f"{{{limits['min']},{limits['max']}}}", limits["pattern"])
 
 
 def string(service: str, name: str, **overrides: Any) -> StringConstraints:
@@ -71,8 +79,14 @@ def whole(java_pattern: str) -> str:
 
 
 def interval(service: str, name: str) -> annotated_types.Interval:
+    """A shape's range; its integers are 32-bit where the model states no maximum."""
     limits = shape(service, name)
-    return annotated_types.Interval(ge=limits.get("min"), le=limits.get("max"))
+    return annotated_types.Interval(ge=limits.get("min"), le=limits.get("max", INTEGER_MAX))
+
+
+def at_least(minimum: int) -> annotated_types.Interval:
+    """An integer from `minimum` up to what an AWS integer holds."""
+    return annotated_types.Interval(ge=minimum, le=INTEGER_MAX)
 
 
 def instance_types() -> frozenset[str]:
@@ -93,8 +107,11 @@ def partition_of(region: str) -> str | None:
 
 
 def show(value: object, limit: int = 60) -> str:
-    """The value as Python writes it, cut short when long."""
-    text = repr(value)
+    """The value as Python writes it, cut short when long (or nested too deep to write)."""
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):
+        return f"a {type(value).__name__} too deep or large to show"
     return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
@@ -127,4 +144,6 @@ def go_duration_seconds(value: str) -> Fraction | None:
     if not re.fullmatch(f"(?:{_GO_PART})+", value):
         return None
     parts = re.findall(_GO_PART, value)
+    if any(len(number) > 30 for number, _ in parts):
+        return Fraction(10**30)  # past any cap, and past what Go's int64 nanoseconds hold
     return sum((Fraction(n) * _GO_UNIT_SECONDS[u] for n, u in parts), Fraction(0))

@@ -33,7 +33,7 @@ VARIANT_NAME: Final = "AllTraffic"
 
 
 class EmbeddingEndpoint(pulumi.ComponentResource):
-    """A serverless SageMaker endpoint that serves a Hub model through the HF inference image.
+    """A SageMaker endpoint (serverless or realtime) serving a Hub model through the HF image.
 
     Later stacks reuse it directly, or read the exported endpoint name and ARN through a
     StackReference.
@@ -56,8 +56,10 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
     ) -> None:
         # Checked again with what only now is known, before anything is registered: the name,
         # and the region (unless an explicit provider decides it at deployment).
-        region = None if _has_explicit_provider(opts) else aws_region()
-        args = args.for_deployment(region, name)
+        explicit = _has_explicit_provider(opts)
+        args = args.for_deployment(
+            name, checks_region=not explicit, region=None if explicit else aws_region()
+        )
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
         self._tags = dict(args.tags) or None
@@ -315,9 +317,15 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
 
 
 def _has_explicit_provider(opts: pulumi.ResourceOptions | None) -> bool:
+    """Whether an AWS provider other than the stack's default deploys the component."""
     if opts is None:
         return False
-    if opts.provider is not None or opts.providers:
+    providers = opts.providers or []
+    candidates = [
+        opts.provider,
+        *(providers.values() if isinstance(providers, dict) else providers),
+    ]
+    if any(isinstance(provider, aws.Provider) for provider in candidates):
         return True
     return (
         opts.parent is not None

@@ -51,5 +51,5 @@ class InvalidSettingsError(pulumi.RunError):
 
     @property
     def settings(self) -> tuple[str, ...]:
-        """The names of the settings that failed, in the order they were checked."""
+        """The names of the settings at fault, in the order the message lists them."""
         return tuple(problem.setting for problem in self.problems)

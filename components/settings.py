@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import FunctionType
 from typing import Any, Final, Self, TypeVar
 
+from annotated_types import MaxLen
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -35,12 +36,14 @@ NAME: Final = "name"
 
 @dataclass(frozen=True)
 class Context:
-    """How settings are read, and what only the deployment knows (None: not known)."""
+    """How settings are read, and what only the deployment knows."""
 
     subject: str | None = None
     by_config_key: bool = False
-    region: str | None = None
     component: str | None = None
+    checks_region: bool = False
+    """Whether to check `region`: False where an explicit provider decides it at deployment."""
+    region: str | None = None
 
 
 class PythonOnly:
@@ -63,7 +66,7 @@ class Applies:
 
 
 RuleMethod = TypeVar("RuleMethod", bound=Callable[..., Iterable[Problem]])
-_RULE_READS: Final[dict[Callable[..., Iterable[Problem]], frozenset[str]]] = {}
+_READS: Final = "_rule_reads"
 
 
 def rule(*reads: str) -> Callable[[RuleMethod], RuleMethod]:
@@ -71,7 +74,7 @@ def rule(*reads: str) -> Callable[[RuleMethod], RuleMethod]:
     settings in `reads` passed their own checks (a refused value stands at its default)."""
 
     def register(method: RuleMethod) -> RuleMethod:
-        _RULE_READS[method] = frozenset(reads)
+        setattr(method, _READS, frozenset(reads))
         return method
 
     return register
@@ -93,7 +96,7 @@ _REASONS: Final = {
 
 
 class Settings(BaseModel):
-    """What the groups share: strict, frozen, no unknown names, camelCase keys, every problem."""
+    """Strict, frozen, no unknown names, camelCase keys, and every problem in one error."""
 
     model_config = ConfigDict(
         strict=True,
@@ -113,18 +116,25 @@ class Settings(BaseModel):
         context = info.context if isinstance(info.context, Context) else Context()
         problems: list[Problem] = []
         failed: set[str] = set()
-        try:
-            settings = handler(data)
-        except ValidationError as error:
-            problems = [cls._problem(detail) for detail in error.errors()]
-            refused = {detail["loc"][0] for detail in error.errors() if detail["loc"]}
-            if not isinstance(data, Mapping):
-                raise cls._error(problems, context) from None
-            settings = handler({key: data[key] for key in data if key not in refused})
-            failed = {cls.names().get(str(key), str(key)) for key in refused}
+        # Each pass drops what the one before refused (a whole setting, or one entry of a list
+        # or map), so the checks on what is left, and the rules, still run.
+        for _ in range(len(cls.model_fields) + 1):
+            try:
+                settings = handler(data)
+                break
+            except ValidationError as error:
+                details = error.errors()
+                problems += [cls._problem(detail) for detail in details]
+                if not isinstance(data, Mapping):
+                    raise cls._error(problems, context) from None
+                data, dropped = cls._without(data, details, problems)
+                failed |= {cls.names().get(str(key), str(key)) for key in dropped}
+        else:  # pragma: no cover - each pass drops at least one refused value
+            raise cls._error(problems, context)
         methods = (m for k in cls.__mro__ for m in vars(k).values() if isinstance(m, FunctionType))
         for method in methods:
-            if method in _RULE_READS and not _RULE_READS[method] & failed:
+            reads = getattr(method, _READS, None)
+            if reads is not None and not reads & failed:
                 problems.extend(method(settings, context))
         for name, field in cls.model_fields.items():
             applies = (m for m in field.metadata if isinstance(m, Applies))
@@ -138,20 +148,51 @@ class Settings(BaseModel):
         return settings
 
     @classmethod
+    def _without(
+        cls, data: Mapping[Any, Any], details: list[ErrorDetails], problems: list[Problem]
+    ) -> tuple[dict[Any, Any], set[Any]]:
+        """`data` less what `details` refused: entries of a list or map, else whole settings.
+
+        A list or map that loses entries is still checked for length as it was given."""
+        entries: dict[Any, set[Any]] = {}
+        whole: set[Any] = set()
+        for detail in details:
+            key, *path = detail["loc"]
+            value = data.get(key)
+            if path and isinstance(value, Mapping | list | tuple):
+                entries.setdefault(key, set()).add(path[0])
+            else:
+                whole.add(key)
+        left = {key: value for key, value in data.items() if key not in whole}
+        for key in entries.keys() - whole:
+            value, bad = data[key], entries[key]
+            if isinstance(value, Mapping):
+                left[key] = {k: v for k, v in value.items() if k not in bad}
+            else:
+                left[key] = [v for i, v in enumerate(value) if i not in bad]
+            field = cls.model_fields.get(cls.names().get(str(key), ""))
+            limits = [m.max_length for m in getattr(field, "metadata", ()) if isinstance(m, MaxLen)]
+            if limits and len(value) > limits[0]:
+                problems.append(Problem(str(key), f"has {len(value)} entries, over {limits[0]}"))
+        return left, whole
+
+    @classmethod
     def _problem(cls, detail: ErrorDetails) -> Problem:
         """A pydantic error as a Problem: the setting, the key or entry, what is allowed."""
         setting, *path = (*detail["loc"], "")[: max(len(detail["loc"]), 1)]
         field = cls.model_fields.get(cls.names().get(str(setting), ""))
-        if field is None:
-            known = cls.names()
-            return Problem(str(setting), f"unknown setting{checks.suggestion(str(setting), known)}")
+        if detail["type"] == "extra_forbidden" or field is None:
+            similar = checks.suggestion(str(setting), cls.model_fields)
+            return Problem(str(setting), f"unknown setting{similar}")
         value, context = detail["input"], detail.get("ctx", {})
+        shown = "" if isinstance(value, Mapping | list | tuple) else f"{checks.show(value)} "
         if detail["type"] == "value_error":
-            message = f"{checks.show(value)} {context['error']}"
+            message = f"{shown}{context['error']}"
+        elif detail["type"] == "too_long":
+            message = f"has {len(value)} entries, over {context['max_length']}"
         else:
-            if detail["type"] in ("string_too_long", "too_long"):
-                reason = f"is {len(value)} {'characters' if isinstance(value, str) else 'entries'}"
-                reason += f", over {context['max_length']}"
+            if detail["type"] == "string_too_long":
+                reason = f"is {len(value)} characters, over {context['max_length']}"
             else:
                 reason = _REASONS.get(detail["type"], "is not allowed").format(**context)
             description = " ".join((field.description or "").split())
@@ -165,6 +206,7 @@ class Settings(BaseModel):
     @classmethod
     def _error(cls, problems: list[Problem], context: Context) -> InvalidSettingsError:
         """Raised as is: pydantic passes on what is no ValueError."""
+        problems = list(dict.fromkeys(problems))  # a refused length may be found twice
         if context.by_config_key:
             problems = [problem.renamed(cls.config_keys()) for problem in problems]
         problems.sort(key=cls.position)

@@ -14,7 +14,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import botocore.exceptions
@@ -25,7 +25,7 @@ from pydantic.fields import FieldInfo
 from components.args import EmbeddingEndpointArgs
 from components.checks import suggestion
 from components.errors import InvalidSettingsError, Problem
-from components.settings import REGION, Context, PythonOnly, StackSecret
+from components.settings import Context, PythonOnly, StackSecret
 
 # The program's endpoint keeps the fixed name the app's later parts look up; the component
 # itself auto-names one, so that several fit in one program.
@@ -51,30 +51,31 @@ def config_type(field: FieldInfo) -> str:
     if typing.get_origin(annotation) is typing.Literal:
         annotation = type(typing.get_args(annotation)[0])
     origin = typing.get_origin(annotation) or annotation
-    kinds: dict[Any, str] = {bool: "boolean", int: "integer", Sequence: "array", dict: "object"}
+    kinds: dict[Any, str] = {bool: "boolean", int: "integer", Sequence: "array", Mapping: "object"}
     return kinds.get(origin, "string")
 
 
 def _decode(name: str, raw: str, field: FieldInfo) -> Any:
     """Text to the setting's type; what does not decode stays text, refused by the checks."""
     kind = config_type(field)
-    optional = type(None) in typing.get_args(field.annotation) and name not in PROGRAM_DEFAULTS
-    if optional and raw == str(EMPTY.get(kind)):
-        return None
-    if kind == "integer":
-        return int(raw) if re.fullmatch(r"[+-]?[0-9]+", raw) else raw
-    if kind == "boolean":
-        return {"true": True, "false": False}.get(raw, raw)
-    if kind in ("array", "object"):
+    value: Any = raw
+    if kind == "integer" and re.fullmatch(r"[+-]?[0-9]+", raw):
+        try:
+            value = int(raw)
+        except ValueError:  # more digits than Python converts: refused as text
+            return raw
+    elif kind == "boolean":  # what Pulumi's own Config.get_bool accepts
+        value = {"true": True, "True": True, "false": False, "False": False}.get(raw, raw)
+    elif kind in ("array", "object"):
         try:
             value = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return raw
         if kind == "object" and isinstance(value, dict):
             # `pulumi config set --path tags.cost 42` stores a number: a map of text keeps text.
-            return {key: _as_text(item) for key, item in value.items()}
-        return value
-    return raw
+            value = {key: _as_text(item) for key, item in value.items()}
+    optional = type(None) in typing.get_args(field.annotation) and name not in PROGRAM_DEFAULTS
+    return None if optional and value == EMPTY.get(kind, object()) else value
 
 
 def _as_text(item: Any) -> Any:
@@ -107,31 +108,29 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
     keys = EmbeddingEndpointArgs.config_keys()
     values: dict[str, Any] = {keys[name]: value for name, value in PROGRAM_DEFAULTS.items()}
     problems: list[Problem] = []
-    # The whole stack config: as the language host passes it (PULUMI_CONFIG), and as set.
+    # Every key of the stack, as the language host passes them (PULUMI_CONFIG) and as set.
     every_key = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
-    for full_key, raw in every_key.items():
-        key = full_key.removeprefix(prefix)
-        if key == full_key:
+    for key in (k.removeprefix(prefix) for k in every_key if k.startswith(prefix)):
+        if key in _PROVIDER_KEYS:
+            problems.append(Problem(key, f"is the AWS provider's; set `{key}` without `{prefix}`"))
+        elif key not in fields:
+            similar = suggestion(key, [*fields, *_PROVIDER_KEYS])
+            problems.append(Problem(key, f"unknown setting{similar}"))
+    for key, (name, field) in fields.items():
+        raw = config.get(key)  # through the SDK, which also reads PULUMI_CONFIG_<KEY>
+        if raw is None:
             continue
-        if key not in fields:
-            known = [*fields, *_PROVIDER_KEYS]
-            problems.append(Problem(key, f"unknown setting{suggestion(key, known)}"))
-            continue
-        name, field = fields[key]
-        values[key] = _decode(name, str(raw), field)
+        values[key] = _decode(name, raw, field)
         if values[key] is not None and any(isinstance(m, StackSecret) for m in field.metadata):
-            if not pulumi.runtime.is_config_secret(full_key):
+            if pulumi.runtime.is_config_secret(config.full_key(key)):
+                values[key] = config.get_secret(key)
+            else:
                 del values[key]
                 problems.append(
                     Problem(key, f"is stored in plain text; use `pulumi config set --secret {key}`")
                 )
-            else:
-                values[key] = config.get_secret(key)
-    region = aws_region()
-    if region is None:
-        problems.append(Problem(REGION, "is not set; run `pulumi config set aws:region us-east-1`"))
     subject = f"Stack configuration of project {config.name!r}"
-    context = Context(subject, by_config_key=True, region=region)
+    context = Context(subject, by_config_key=True, checks_region=True, region=aws_region())
     try:
         args = EmbeddingEndpointArgs.model_validate(
             values, by_alias=True, by_name=False, context=context

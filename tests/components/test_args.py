@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import types
 import typing
 from typing import Any
 
@@ -130,7 +132,7 @@ def test_a_list_of_policies_is_kept_as_a_tuple() -> None:
         ({"managed_policy_arns": ["AmazonSageMakerFullAccess"]}, "managed_policy_arns: 'AmazonSageMakerFullAccess' is not allowed. Managed policies (arn:aws:iam::aws:policy/<name>"),
         ({"managed_policy_arns": "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"}, "managed_policy_arns: 'arn:aws:iam::aws:policy/AmazonSageMakerFullAccess' is not a list"),
         ({"managed_policy_arns": ["arn:aws:iam::aws:policy/X", "arn:aws:iam::123456789012:policy/X"]}, "names more than one policy X"),
-        ({"managed_policy_arns": [f"arn:aws:iam::aws:policy/p{i}" for i in range(21)]}, "is 21 entries, over 20"),
+        ({"managed_policy_arns": [f"arn:aws:iam::aws:policy/p{i}" for i in range(21)]}, "managed_policy_arns: has 21 entries, over 20"),
         ({"managed_policy_arns": ["arn:aws:iam::aws:policy/X"], "role_arn": ROLE}, "managed_policy_arns: cannot be combined with `role_arn`"),
         ({"environment": {"HF_MODEL_ID": "gpt2"}}, "environment: key 'HF_MODEL_ID' is set by the component; use `model_id`"),
         ({"environment": {"HF_API_TOKEN": "x"}}, "environment: key 'HF_API_TOKEN' is set by the component; use `hf_api_token`"),
@@ -148,7 +150,7 @@ def test_a_list_of_policies_is_kept_as_a_tuple() -> None:
         ({"tags": {"team": "ml#1"}}, "tags: value of 'team': 'ml#1' is not allowed. Tags for every taggable resource"),
         ({"tags": {"team": "ml\tops"}}, "tags: value of 'team': 'ml\\tops' is not allowed"),
         ({"tags": {"team": "ml\n"}}, "tags: value of 'team': 'ml\\n' is not allowed"),
-        ({"tags": {f"k{i}": "v" for i in range(51)}}, "is 51 entries, over 50"),
+        ({"tags": {f"k{i}": "v" for i in range(51)}}, "tags: has 51 entries, over 50"),
         ({"sentence_embeddings": "yes"}, "sentence_embeddings: 'yes' is not true or false"),
         ({"log_retention_days": 10}, "log_retention_days: 10 is not 1, 3, 5, 7, 14, 30, 60"),
         ({"alarm_topic_arn": "ml-alerts"}, "alarm_topic_arn: 'ml-alerts' is not allowed. SNS topic (arn:aws:sns:<region>:<account>:<topic>)"),
@@ -348,3 +350,111 @@ def test_limits_come_from_the_service_models() -> None:
     assert [int(day) for day in listed.replace("and ", "").split(", ")] == list(
         typing.get_args(checks.LogRetentionDays)
     )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {**REALTIME, "instance_count": 3_000_000_000},
+        {**REALTIME, "autoscaling_max_capacity": 2, "autoscaling_scale_in_cooldown": 10**20},
+        {"alarm_model_setup_seconds": 10**400},
+        {**REALTIME, "autoscaling_max_capacity": 2**31},
+    ],
+)
+def test_integers_stop_at_what_an_aws_integer_holds(settings: dict[str, Any]) -> None:
+    assert any("is above 2147483647" in problem for problem in problems(**settings))
+
+
+def test_hostile_values_are_settings_errors_not_crashes() -> None:
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+
+    found = problems(tags=deep, iam_propagation_delay="1" * 5000 + "s")
+
+    assert found[0].startswith("iam_propagation_delay: '1111")
+    assert found[0].endswith("' is over 10m; IAM changes reach SageMaker in seconds")
+    assert found[1].startswith("tags: a list too deep or large to show is not a mapping")
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::123456789012:role/r/",
+        "arn:aws:iam::123456789012:rolex",
+        "arn:aws:iam::123456789012:role//",
+        "arn:aws:iam::123456789012:role/" + "r" * 65,
+    ],
+)
+def test_role_arns_follow_iams_own_names_and_paths(arn: str) -> None:
+    assert problems(role_arn=arn)[0].startswith(f"role_arn: {arn[:56]!r}"[:40])
+
+
+def test_a_policy_name_is_at_most_128_characters() -> None:
+    EmbeddingEndpointArgs(managed_policy_arns=["arn:aws:iam::aws:policy/" + "p" * 128])
+
+    assert problems(managed_policy_arns=["arn:aws:iam::aws:policy/" + "p" * 129])
+
+
+def test_a_config_key_in_python_is_an_unknown_keyword_with_the_python_name() -> None:
+    assert problems(memorySizeInMb=4096) == [
+        "memorySizeInMb: unknown setting; did you mean memory_size_in_mb?"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (
+            {"tags": {**{f"k{i}": "v" for i in range(50)}, "bad": "x\n"}},
+            ["tags: value of 'bad': 'x\\n' is not allowed", "tags: has 51 entries, over 50"],
+        ),
+        (
+            {"managed_policy_arns": ["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/A", "no"]},
+            ["managed_policy_arns: 'no' is not allowed", "managed_policy_arns: names more than one policy A"],
+        ),
+        (
+            {"role_arn": ROLE, "managed_policy_arns": ["no"]},
+            ["managed_policy_arns: 'no' is not allowed"],
+        ),
+        (
+            {"environment": {**{f"V{i}": "x" for i in range(99)}, "1BAD": "x"}},
+            ["environment: key '1BAD' is not allowed", "environment: 99 variables plus the 2"],
+        ),
+    ],
+)  # fmt: skip
+def test_one_bad_entry_hides_nothing_else_about_its_list_or_map(
+    settings: dict[str, Any], expected: list[str]
+) -> None:
+    found = problems(**settings)
+
+    assert len(found) == len(expected), found
+    for problem, start in zip(found, expected, strict=True):
+        assert problem.startswith(start), (problem, start)
+
+
+def test_policies_left_after_a_bad_entry_still_meet_the_role_rule() -> None:
+    found = problems(role_arn=ROLE, managed_policy_arns=["no", "arn:aws:iam::aws:policy/A"])
+
+    assert found[-1].startswith("managed_policy_arns: cannot be combined with `role_arn`")
+
+
+def test_any_mapping_or_sequence_will_do() -> None:
+    args = EmbeddingEndpointArgs(
+        tags=types.MappingProxyType({"team": "ml"}),
+        environment=types.MappingProxyType({"LOG_LEVEL": "20"}),
+        managed_policy_arns=collections.deque(["arn:aws:iam::aws:policy/A"]),
+    )
+
+    assert args.tags == {"team": "ml"}
+    assert args.environment == {"LOG_LEVEL": "20"}
+    assert args.managed_policy_arns == ("arn:aws:iam::aws:policy/A",)
+
+
+def test_an_image_tag_the_gpu_tag_overrides_is_an_error() -> None:
+    assert problems(
+        mode="realtime",
+        instance_type="ml.g5.xlarge",
+        image_tag="2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04",
+        gpu_image_tag="1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04",
+    ) == ["image_tag: has no effect: the GPU instance runs `gpu_image_tag`; remove one of them"]

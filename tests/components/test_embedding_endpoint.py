@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 import pulumi_aws as aws
+import pulumiverse_time as time
 import pytest
 
 from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettingsError
@@ -217,3 +220,40 @@ def test_the_component_name_and_the_settings_are_reported_together(
 
     assert raised.value.settings == ("name", "role_arn")
     assert "is not in us-east-1's partition; use an 'arn:aws:' ARN" in str(raised.value)
+
+
+def test_a_provider_of_another_package_does_not_skip_the_region_check(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(region="mars-1")
+
+    def program() -> None:
+        other = time.Provider("clock")
+        EmbeddingEndpoint(
+            "vectors", EmbeddingEndpointArgs(), pulumi.ResourceOptions(providers=[other])
+        )
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run(program)
+
+    assert raised.value.settings == ("aws:region",)
+    assert [r.type for r in harness.monitor.registrations] == ["pulumi:providers:time"]
+    assert harness.mocks.invocations == []
+
+
+def test_no_region_anywhere_is_refused_with_the_command_that_sets_it(
+    pulumi_mocks: StartPulumi, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    harness = pulumi_mocks()
+    pulumi.runtime.set_all_config({}, [])
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent"))
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run(lambda: EmbeddingEndpoint("vectors", EmbeddingEndpointArgs()))
+
+    assert [str(p) for p in raised.value.problems] == [
+        "aws:region: is not set; run `pulumi config set aws:region us-east-1`"
+    ]
+    assert harness.monitor.registrations == []

@@ -232,7 +232,18 @@ def test_secret_token_is_handed_on_as_a_secret(pulumi_mocks: StartPulumi) -> Non
             "yes",
             "sentenceEmbeddings: 'yes' is not true or false",
         ),
-        ("alarms", "True", "alarms: 'True' is not true or false"),
+        ("alarms", "TRUE", "alarms: 'TRUE' is not true or false"),
+        (
+            "memorySizeInMb",
+            "1" * 5000,
+            "...' is not an integer. Serverless memory",
+        ),
+        (
+            "managedPolicyArns",
+            "[" * 100_000,
+            "...' is not a list. Managed policies",
+        ),
+        ("tags", '{"a":' * 100_000, 'tags: \'{"a":{"a":{"a"'),
         ("instanceCount", "1", None),
     ],
 )
@@ -369,3 +380,43 @@ def test_the_profiles_region_counts_as_the_providers_would(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
 
     assert refused(harness).settings == ("aws:region",)
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "expected"),
+    [
+        ("alarms", "True", False),
+        ("alarms", "False", False),
+        ("sentenceEmbeddings", "True", True),
+        ("provisionedConcurrency", "-0", None),
+        ("provisionedConcurrency", "00", None),
+    ],
+)
+def test_what_pulumi_itself_accepts_is_accepted(
+    pulumi_mocks: StartPulumi, key: str, raw: str, expected: object
+) -> None:
+    harness = pulumi_mocks(config=project_config(**{key: raw}))
+
+    args = read(harness)
+
+    field = EmbeddingEndpointArgs.names()[key]
+    assert getattr(args, field) == (raw == "True" if key != "provisionedConcurrency" else None)
+
+
+def test_a_per_key_environment_variable_is_read_like_any_value(
+    pulumi_mocks: StartPulumi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness = pulumi_mocks()
+    monkeypatch.setenv("PULUMI_CONFIG_ALEX_SAGEMAKER_MEMORYSIZEINMB", "4096")
+
+    assert read(harness).memory_size_in_mb == 4096
+
+
+def test_a_provider_key_under_the_projects_name_says_where_it_belongs(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(config=project_config(**{"aws:region": "eu-west-1"}))
+
+    assert [str(problem) for problem in refused(harness).problems] == [
+        "aws:region: is the AWS provider's; set `aws:region` without `alex-sagemaker:`"
+    ]
