@@ -125,4 +125,9 @@ def predict_fn(data: Any, loaded: dict[str, Any]) -> Embedding | list[Embedding]
 
 
 def output_fn(prediction: Any, accept: str) -> str:
+    """JSON only: the container labels the answer with `accept`, so another type is refused
+    rather than mislabelled."""
+    media_type = (accept or JSON_CONTENT_TYPE).split(";")[0].strip().lower()
+    if media_type not in (JSON_CONTENT_TYPE, "*/*"):
+        raise ValueError(f"accept type {accept!r} is not supported; use application/json")
     return json.dumps(prediction)
