@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from embeddings import EmbeddingClient  # noqa: E402
-from embeddings.server.app import wait_until_answering  # noqa: E402
+from embeddings.server import wait_until_answering  # noqa: E402
 
 FRAGMENTS = [
     "revenue grew faster than analysts expected",

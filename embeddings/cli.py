@@ -276,26 +276,21 @@ def command_serve(args: argparse.Namespace, out: TextIO) -> int:
     import os
 
     from embeddings.handler import INFERENCE_SCRIPT
-    from embeddings.server import ModelSource, build_server, serve
+    from embeddings.server import ServeOptions, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    source = ModelSource(
+    options = ServeOptions(
         model=args.model or os.environ.get("HF_MODEL_ID") or DEFAULT_LOCAL_MODEL,
         task=args.task or os.environ.get("HF_TASK") or "feature-extraction",
         revision=args.revision or os.environ.get("HF_MODEL_REVISION") or None,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        endpoint_name=args.endpoint_name,
+        serverless=args.serverless,
+        handler_path=INFERENCE_SCRIPT if args.sentence_embeddings else None,
     )
-    try:
-        server = build_server(
-            source,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            endpoint_name=args.endpoint_name,
-            handler_path=INFERENCE_SCRIPT if args.sentence_embeddings else None,
-        )
-    except OSError as error:
-        raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {error}") from None
-    return serve(server)
+    return serve(options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -384,8 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the model locally behind the same API (no AWS account, no Docker)",
         description="Serve the model on this machine the way the HuggingFace container does, "
-        "behind the sagemaker-runtime InvokeEndpoint API. Point boto3 at it with "
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:8080. Needs requirements-local.txt.",
+        "behind SageMaker's InvokeEndpoint and the Describe* calls `status`, `wait` and "
+        "`verify` make. Point boto3 at it with AWS_ENDPOINT_URL=http://127.0.0.1:8080 (any "
+        "credentials do). Needs requirements-local.txt.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (8080)")
@@ -399,6 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--endpoint-name",
         help="answer only this endpoint name, like SageMaker would (default: any name)",
+    )
+    serve.add_argument(
+        "--serverless",
+        action="store_true",
+        help="serverless limits: 4 MB requests and answers instead of 6 MB",
     )
     serve.add_argument(
         "--sentence-embeddings",

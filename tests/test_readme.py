@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from moto import mock_aws
 
+from embeddings.server import wait_until_answering
 from tests.conftest import StartPulumi
 from tests.embeddings.moto_helpers import deploy, queue_results
 
@@ -79,3 +83,47 @@ def test_embedding_client_snippet_runs_and_ranks_by_cosine(
     assert len(namespace["scores"]) == 2
     assert all(-1.0 <= score <= 1.0 for score in namespace["scores"])
     assert namespace["client"].requests_sent == 2
+
+
+def shell_block(containing: str) -> str:
+    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
+    matches = [block for block in blocks if containing in block]
+    assert len(matches) == 1, f"expected one README shell block with {containing!r}"
+    return str(matches[0])
+
+
+def test_the_local_endpoint_commands_run_as_written(tmp_path: Path) -> None:
+    """The README's local-endpoint blocks, verbatim: serve offline, then verify and invoke."""
+    serve_block = shell_block("embeddings serve \\")
+    client_block = shell_block("AWS_ENDPOINT_URL=http://127.0.0.1:8080")
+    setup, serve_command = serve_block.split("\n", 1)
+    assert setup.startswith("./scripts/test.sh")  # what this very test run has done
+    env = {**os.environ, "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        ["bash", "-c", serve_command],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,  # bash and the server it starts stop together
+    )
+    try:
+        wait_until_answering("http://127.0.0.1:8080", 120)
+        result = subprocess.run(
+            ["bash", "-e", "-c", client_block],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert "verified" in lines
+    assert len(json.loads(lines[-1])) == 384

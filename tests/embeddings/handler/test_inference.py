@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from embeddings.handler import INFERENCE_SCRIPT
-from embeddings.server.handler import load_user_handler
+from embeddings.server.handler import load_handler
 from tests.embeddings.conftest import model_path
 from tests.embeddings.server.texts import LONG_PARAGRAPH, VARIED_TEXTS
 from tests.embeddings.vectors import cosine
@@ -20,7 +20,7 @@ from tests.embeddings.vectors import cosine
 @pytest.fixture(scope="module")
 def handler() -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return load_user_handler(INFERENCE_SCRIPT, "feature-extraction")
+    return load_handler("feature-extraction", INFERENCE_SCRIPT)
 
 
 @pytest.fixture(scope="module")

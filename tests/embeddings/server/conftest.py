@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.server.app import wait_until_answering
+from embeddings.server import wait_until_answering
 from tests.embeddings.conftest import model_path
 
 ROOT = Path(__file__).resolve().parents[3]
