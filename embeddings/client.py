@@ -10,23 +10,36 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
-from botocore.exceptions import ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from embeddings.batching import OutputModel, plan_batches
+from embeddings.concurrency import AdaptiveLimit
 from embeddings.errors import (
+    AccessDeniedError,
     ConfigurationError,
     EndpointNotFoundError,
     InvalidInputError,
     ModelInvocationError,
     PayloadTooLargeError,
+    ServiceError,
     UnexpectedResponseError,
 )
 from embeddings.pooling import Vector, sentence_embeddings
-from embeddings.retrying import RetryPolicy, botocore_config, error_code
+from embeddings.retrying import (
+    CONNECT_TIMEOUT_SECONDS,
+    RetryPolicy,
+    botocore_config,
+    describe,
+    error_code,
+    is_throttling,
+)
 from embeddings.settings import resolve_endpoint_name, resolve_region
 
 if TYPE_CHECKING:
@@ -36,11 +49,10 @@ DEFAULT_MAX_LENGTH: Final = 256
 """all-MiniLM-L6-v2 reads at most 256 tokens; sentence-transformers truncates there too."""
 DEFAULT_MAX_TEXTS_PER_REQUEST: Final = 256
 
-_TOO_LARGE: Final = re.compile(
-    r"oversize|too large|content length|payload size|exceed\w*\b.{0,40}\b(limit|size|length)",
-    re.IGNORECASE,
-)
 _NOT_FOUND: Final = re.compile(r"endpoint .* not found|could not find endpoint", re.IGNORECASE)
+
+Progress = Callable[[int, int, float], None]
+"""Called as batches come back: texts done, texts in all, seconds since the call began."""
 
 
 class _BatchTooLargeError(Exception):
@@ -48,9 +60,10 @@ class _BatchTooLargeError(Exception):
 
 
 def _is_too_large(error: ClientError) -> bool:
+    """Only SageMaker's own refusals of a body's size: HTTP 413, or its "oversize body"."""
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     message = str(error.response.get("Error", {}).get("Message", ""))
-    return status == 413 or bool(_TOO_LARGE.search(message))
+    return status == 413 or (error_code(error) == "ValidationError" and "oversize" in message)
 
 
 def check_texts(texts: object) -> list[str]:
@@ -95,11 +108,20 @@ class EmbeddingClient:
         deadline_seconds: float = 120.0,
         read_timeout_seconds: float = 70.0,
         retry_policy: RetryPolicy | None = None,
+        concurrency: int = 1,
+        on_progress: Progress | None = None,
     ) -> None:
         """`max_length` is the tokenizer truncation sent with every request; None sends none
-        (then texts over the model's limit fail or embed differently)."""
+        (then texts over the model's limit fail or embed differently).
+
+        `deadline_seconds` bounds each request's whole life: every attempt, cold starts and
+        throttling included, and the pauses between them (see `embeddings.retrying`).
+        `concurrency` requests may be in flight at once (a serverless endpoint serves up to its
+        MaxConcurrency); throttling lowers it for a while."""
         if max_texts_per_request < 1:
             raise ValueError("max_texts_per_request must be at least 1")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         session = session or boto3.Session()
         self.endpoint_name: str = str(resolve_endpoint_name(endpoint_name).value)
         resolved_region = resolve_region(region, boto3_region=session.region_name)
@@ -112,29 +134,64 @@ class EmbeddingClient:
         self.max_length = max_length
         self.max_texts_per_request = max_texts_per_request
         self.retry_policy = retry_policy or RetryPolicy(deadline_seconds=deadline_seconds)
+        self.retry_policy.on_retry = self._retrying
+        self.read_timeout_seconds = read_timeout_seconds
         self.runtime: SageMakerRuntimeClient = session.client(
             "sagemaker-runtime",
             region_name=self.region,
             config=botocore_config(read_timeout_seconds),
         )
+        # botocore has a per-request read timeout in the request context: each attempt gets
+        # what is left of its deadline. Set per thread, as threads share the client.
+        self._attempt = threading.local()
+        self.runtime.meta.events.register(
+            "before-parameter-build.sagemaker-runtime.InvokeEndpoint", self._set_read_timeout
+        )
+        self.concurrency = AdaptiveLimit(concurrency)
+        self.on_progress = on_progress
         self.requests_sent = 0
         self._output = OutputModel()
+        self._learned = False
+        self._dimension: int | None = None
+        self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> list[Vector]:
         """One unit-length sentence embedding per text, in input order."""
         checked = check_texts(texts)
         results: list[Vector | None] = [None] * len(checked)
-        for batch in plan_batches(
-            checked,
-            self._output,
-            max_length=self.max_length,
-            max_texts=self.max_texts_per_request,
-        ):
-            self._embed_range(checked, batch, results)
+        started, done = time.monotonic(), 0
+
+        def run(batch: range) -> None:
+            nonlocal done
+            with self.concurrency.slot():
+                self._embed_range(checked, batch, results)
+            with self._lock:
+                done += len(batch)
+                if self.on_progress is not None:
+                    self.on_progress(done, len(checked), time.monotonic() - started)
+
+        first = 0
+        if not self._learned:  # the first answer tells token-level from pooled output
+            batch = self._plan(checked)[0]
+            run(batch)
+            first = batch.stop
+        rest = [range(first + b.start, first + b.stop) for b in self._plan(checked[first:])]
+        if self.concurrency.ceiling == 1:
+            for batch in rest:
+                run(batch)
+        else:
+            with ThreadPoolExecutor(self.concurrency.ceiling, "embed") as pool:
+                for future in [pool.submit(run, batch) for batch in rest]:
+                    future.result()
         missing = [index for index, vector in enumerate(results) if vector is None]
         if missing:  # pragma: no cover - a guard against a bug in the batching, never expected
             raise UnexpectedResponseError(f"no embedding came back for texts {missing}")
         return [vector for vector in results if vector is not None]
+
+    def _plan(self, texts: list[str]) -> list[range]:
+        return plan_batches(
+            texts, self._output, max_length=self.max_length, max_texts=self.max_texts_per_request
+        )
 
     def embed_one(self, text: str) -> Vector:
         """The sentence embedding of one text."""
@@ -146,12 +203,12 @@ class EmbeddingClient:
         """Send `payload` as JSON and return the endpoint's JSON untouched."""
         try:
             body = json.dumps(payload).encode()
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, RecursionError) as error:
             raise InvalidInputError(f"the payload cannot be sent as JSON: {error}") from None
         try:
             return self._invoke(body)
         except _BatchTooLargeError as error:
-            raise PayloadTooLargeError(str(error)) from None
+            raise PayloadTooLargeError(str(error), code="ValidationError") from None
 
     def payload(self, texts: Sequence[str]) -> dict[str, Any]:
         """The request body for a batch: the texts and, when set, the truncation to apply."""
@@ -170,20 +227,44 @@ class EmbeddingClient:
             if len(indices) == 1:
                 raise PayloadTooLargeError(
                     f"text {indices[0]} ({len(batch[0])} characters) is too large for one "
-                    f"request on its own: {error}"
+                    f"request on its own: {error}",
+                    code="ValidationError",
+                    service_message=str(error),
                 ) from None
             middle = len(indices) // 2
             self._embed_range(texts, indices[:middle], results)
             self._embed_range(texts, indices[middle:], results)
             return
         vectors, layout = sentence_embeddings(body, len(batch))
-        self._output = OutputModel(layout=layout, dimension=len(vectors[0]))
+        with self._lock:
+            dimension = len(vectors[0])
+            if self._dimension not in (None, dimension):
+                raise UnexpectedResponseError(
+                    f"the endpoint returned {dimension}-dimensional embeddings after "
+                    f"{self._dimension}-dimensional ones; was the endpoint's model changed?"
+                )
+            self._dimension = dimension
+            self._output, self._learned = OutputModel(layout=layout, dimension=dimension), True
         for index, vector in zip(indices, vectors, strict=True):
             results[index] = vector
 
+    def _set_read_timeout(self, context: dict[str, Any], **_: Any) -> None:
+        timeout = getattr(self._attempt, "read_timeout", None)
+        if timeout is not None:
+            context["read_timeout"] = timeout
+
+    def _retrying(self, attempt: int, error: BaseException, delay: float) -> None:
+        if is_throttling(error):
+            self.concurrency.throttled()
+
     def _invoke(self, body: bytes) -> Any:
-        def send() -> Any:
-            self.requests_sent += 1
+        def send(seconds_left: float) -> Any:
+            # What is left after connecting is what the answer may take to come.
+            self._attempt.read_timeout = max(
+                0.1, min(self.read_timeout_seconds, seconds_left - CONNECT_TIMEOUT_SECONDS)
+            )
+            with self._lock:
+                self.requests_sent += 1
             return self.runtime.invoke_endpoint(
                 EndpointName=self.endpoint_name,
                 ContentType="application/json",
@@ -193,35 +274,44 @@ class EmbeddingClient:
 
         try:
             response = self.retry_policy.call(send)
+            raw = response["Body"].read()
         except NoCredentialsError:
             raise ConfigurationError(
                 "no AWS credentials found; run `aws configure`, or set AWS_PROFILE or "
                 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
             ) from None
         except ClientError as error:
-            translated = self._translate(error)
-            if translated is error:
-                raise
-            raise translated from error
-        raw = response["Body"].read()
+            raise self._translate(error) from error
+        except BotoCoreError as error:
+            raise ServiceError(f"the request failed: {describe(error)}") from error
+        self.concurrency.succeeded()
         try:
             return json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             raise UnexpectedResponseError(
                 f"the endpoint returned {response.get('ContentType', 'a body')} that is not "
-                f"JSON: {raw[:160]!r}"
+                f"JSON (or nested too deeply to read): {raw[:160]!r}"
             ) from None
 
     def _translate(self, error: ClientError) -> Exception:
+        """The service's refusal as the EmbeddingError that says what to do about it."""
         code = error_code(error)
         message = str(error.response.get("Error", {}).get("Message", ""))
         if code in {"ValidationError", "ValidationException"} and _NOT_FOUND.search(message):
-            return EndpointNotFoundError(self.endpoint_name, self.region)
+            return EndpointNotFoundError(self.endpoint_name, self.region, service_message=message)
         if _is_too_large(error):
             return _BatchTooLargeError(message or code)
+        known = {"code": code, "service_message": message}
         if code == "ModelError":
             status = error.response.get("OriginalStatusCode", "")
             return ModelInvocationError(
-                f"the model container failed on the request (status {status}): {message}"
+                f"the model container failed on the request (status {status}): {message}", **known
             )
-        return error
+        if code.startswith("AccessDenied") or "not authorized" in message:
+            return AccessDeniedError(
+                f"not allowed to call sagemaker:InvokeEndpoint on {self.endpoint_name!r} in "
+                f"{self.region}: {message} Give the identity named there the stack's "
+                "invoke_policy_json (or EmbeddingEndpoint.grant_invoke).",
+                **known,
+            )
+        return ServiceError(f"{code}: {message}".strip(": "), **known)

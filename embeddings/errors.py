@@ -1,10 +1,19 @@
-"""Errors the embeddings client raises, each with a message a person can act on."""
+"""Errors the embeddings client raises, each with a message a person can act on.
+
+Every failure of `embed`, `embed_one` and `invoke_raw` is an `EmbeddingError`; those the service
+answered carry its error `code` and `service_message` as well.
+"""
 
 from __future__ import annotations
 
 
 class EmbeddingError(Exception):
     """Base class: anything that kept the client from returning embeddings."""
+
+    def __init__(self, message: str, *, code: str | None = None, service_message: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.service_message = service_message
 
 
 class InvalidInputError(EmbeddingError, ValueError):
@@ -18,14 +27,22 @@ class ConfigurationError(EmbeddingError):
 class EndpointNotFoundError(EmbeddingError):
     """SageMaker has no endpoint of that name in that region (often: the wrong region)."""
 
-    def __init__(self, endpoint_name: str, region: str | None) -> None:
+    def __init__(
+        self, endpoint_name: str, region: str | None, *, service_message: str = ""
+    ) -> None:
         self.endpoint_name = endpoint_name
         self.region = region
         super().__init__(
             f"endpoint {endpoint_name!r} was not found in region {region or '(unknown)'}; "
             "check the region (the deployed one is `pulumi stack output region`) and pass "
-            "--region or set DEFAULT_AWS_REGION"
+            "--region or set DEFAULT_AWS_REGION",
+            code="ValidationError",
+            service_message=service_message,
         )
+
+
+class AccessDeniedError(EmbeddingError):
+    """The caller may not invoke the endpoint: its role lacks sagemaker:InvokeEndpoint."""
 
 
 class EndpointUnavailableError(EmbeddingError):
@@ -37,8 +54,12 @@ class PayloadTooLargeError(EmbeddingError):
 
 
 class UnexpectedResponseError(EmbeddingError):
-    """The endpoint answered with JSON of a shape that is not an embedding."""
+    """The endpoint answered with something that is not a set of embeddings."""
 
 
 class ModelInvocationError(EmbeddingError):
     """The model container itself failed on the request (SageMaker's ModelError)."""
+
+
+class ServiceError(EmbeddingError):
+    """Any other refusal by the service, with its code and message."""

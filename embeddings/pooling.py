@@ -39,7 +39,10 @@ def describe_shape(value: Any) -> str:
 
 
 def _unexpected(body: Any, expected: str) -> UnexpectedResponseError:
-    preview = json.dumps(body)[:_PREVIEW_CHARS]
+    try:
+        preview = json.dumps(body)[:_PREVIEW_CHARS]
+    except (RecursionError, ValueError):
+        preview = "(nested too deeply to show)"
     return UnexpectedResponseError(
         f"the endpoint returned {describe_shape(body)}, expected {expected}; "
         f"the response began: {preview}"
@@ -59,6 +62,10 @@ def _is_matrix(value: Any) -> bool:
 
 
 def l2_normalize(vector: Sequence[float]) -> Vector:
+    if not all(math.isfinite(x) for x in vector):
+        raise UnexpectedResponseError(
+            "the endpoint returned a vector with values that are not finite"
+        )
     norm = math.sqrt(math.fsum(x * x for x in vector))
     if norm == 0.0 or not math.isfinite(norm):
         raise UnexpectedResponseError(f"the endpoint returned a vector of norm {norm}")

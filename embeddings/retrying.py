@@ -1,10 +1,12 @@
-"""Retrying through cold starts and transient faults, up to a total deadline.
+"""Retrying through cold starts and transient faults, all within one deadline.
 
-botocore's "standard" retry mode already retries throttling, 5xx answers and broken connections
-a few times with backoff; that covers short blips. A serverless endpoint waking from idle is
-different: it answers `ModelNotReadyException` for up to a minute, which botocore does not retry.
-This loop retries that, and anything botocore gave up on too early, with capped exponential
-backoff and full jitter, until the deadline.
+botocore's own retries are off: each of its attempts would wait a full read timeout on top of
+any deadline. Every attempt is made here instead (tenacity runs the loop), with capped
+exponential backoff and full jitter, and each attempt is told how long it may still take: the
+request's read timeout shrinks to what is left of the deadline. So `deadline_seconds` bounds a
+request's whole life: every attempt's connection and waits for the answer, and every pause
+between attempts. (A server that trickles its answer a byte at a time can still stretch a
+read, which a read timeout measures between bytes.)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
+import tenacity
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -30,22 +33,21 @@ T = TypeVar("T")
 
 READ_TIMEOUT_SECONDS: Final = 70.0
 """Serverless invocations may take up to 60 s, a cold start included."""
-CONNECT_TIMEOUT_SECONDS: Final = 10.0
-BOTOCORE_MAX_ATTEMPTS: Final = 3
+CONNECT_TIMEOUT_SECONDS: Final = 5.0
+MIN_ATTEMPT_SECONDS: Final = 0.5
+"""An attempt with less time than this left is not started."""
 
-RETRYABLE_CODES: Final = frozenset(
-    {
-        "ModelNotReadyException",
-        "ThrottlingException",
-        "Throttling",
-        "TooManyRequestsException",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalFailure",
-        "InternalServerError",
-        "InternalServerException",
-    }
+THROTTLING_CODES: Final = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 )
+RETRYABLE_CODES: Final = THROTTLING_CODES | {
+    "ModelNotReadyException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServerException",
+}
 RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
 _TRANSIENT_EXCEPTIONS: Final = (
     ReadTimeoutError,
@@ -56,9 +58,9 @@ _TRANSIENT_EXCEPTIONS: Final = (
 
 
 def botocore_config(read_timeout: float = READ_TIMEOUT_SECONDS) -> Config:
-    """Client settings: standard retries for quick blips and a read timeout for cold starts."""
+    """Client settings: botocore makes one attempt; `RetryPolicy` makes the others."""
     return Config(
-        retries={"mode": "standard", "total_max_attempts": BOTOCORE_MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": 1},
         read_timeout=read_timeout,
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
     )
@@ -66,6 +68,13 @@ def botocore_config(read_timeout: float = READ_TIMEOUT_SECONDS) -> Config:
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def is_throttling(error: BaseException) -> bool:
+    if not isinstance(error, ClientError):
+        return False
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return error_code(error) in THROTTLING_CODES or status == 429
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -89,7 +98,7 @@ def describe(error: BaseException) -> str:
 
 @dataclass
 class RetryPolicy:
-    """Capped exponential backoff with full jitter, bounded by a total deadline."""
+    """Capped exponential backoff with full jitter, every attempt within one deadline."""
 
     deadline_seconds: float = 120.0
     base_delay_seconds: float = 1.0
@@ -101,27 +110,38 @@ class RetryPolicy:
     on_retry: Callable[[int, BaseException, float], None] | None = None
     """Called before each wait with the attempt number, the error and the delay."""
 
-    def call(self, operation: Callable[[], T]) -> T:
+    def call(self, operation: Callable[[float], T]) -> T:
+        """`operation(seconds_left)` until it succeeds, fails for good, or time runs out."""
         started = self.clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return operation()
-            except Exception as error:
-                if not is_retryable(error):
-                    raise
-                delay = self._delay(attempt)
-                elapsed = self.clock() - started
-                if elapsed + delay > self.deadline_seconds:
-                    raise EndpointUnavailableError(
-                        f"the endpoint was still not answering after {attempt} attempts in "
-                        f"{elapsed:.0f} s (deadline {self.deadline_seconds:.0f} s); "
-                        f"last error: {describe(error)}"
-                    ) from error
-                if self.on_retry is not None:
-                    self.on_retry(attempt, error, delay)
-                self.sleep(delay)
+
+        def left() -> float:
+            return self.deadline_seconds - (self.clock() - started)
+
+        def out_of_time(state: tenacity.RetryCallState) -> bool:
+            return left() - (state.upcoming_sleep or 0.0) < MIN_ATTEMPT_SECONDS
+
+        def report(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            if self.on_retry is not None and error is not None:
+                self.on_retry(state.attempt_number, error, state.upcoming_sleep or 0.0)
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(is_retryable),
+            wait=lambda state: self._delay(state.attempt_number),
+            stop=out_of_time,
+            sleep=self.sleep,
+            before_sleep=report,
+        )
+        try:
+            return retrying(lambda: operation(left()))
+        except tenacity.RetryError as gave_up:
+            error = gave_up.last_attempt.exception()
+            attempts = gave_up.last_attempt.attempt_number
+            raise EndpointUnavailableError(
+                f"the endpoint was still not answering after {attempts} attempts in "
+                f"{self.clock() - started:.0f} s (deadline {self.deadline_seconds:.0f} s); "
+                f"last error: {describe(error) if error else 'none'}"
+            ) from error
 
     def _delay(self, attempt: int) -> float:
         ceiling = min(self.max_delay_seconds, self.base_delay_seconds * 2.0 ** (attempt - 1))

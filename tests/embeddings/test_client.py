@@ -203,7 +203,7 @@ def test_too_large_batch_is_split_until_it_fits_and_order_is_kept(
 ) -> None:
     expect_error(stub, "ValidationError", "Request 1a2b has oversize body.", 400)
     expect_invoke(stub, [token_level[0]], texts=[TEXTS[0]])
-    expect_error(stub, "ModelError", "Response payload size exceeds the limit", 424)
+    expect_error(stub, "413", "HTTP content length exceeded 5246976 bytes.", 413)
     expect_invoke(stub, [token_level[1]], texts=[TEXTS[1]])
     expect_invoke(stub, [token_level[2]], texts=[TEXTS[2]])
 
@@ -330,14 +330,14 @@ def test_defaults_to_the_reference_endpoint_and_boto3_region(
     assert (client.endpoint_name, client.region) == ("alex-embedding-endpoint", "ca-central-1")
 
 
-def test_botocore_retries_blips_and_waits_long_enough_for_a_cold_start(
+def test_botocore_makes_one_attempt_and_the_policy_the_others(
     client: EmbeddingClient,
 ) -> None:
     config: Any = client.runtime.meta.config
 
-    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
     assert config.read_timeout == 70.0
-    assert config.connect_timeout == 10.0
+    assert config.connect_timeout == 5.0
 
 
 def test_no_region_anywhere_is_a_configuration_error() -> None:

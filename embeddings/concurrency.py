@@ -1,0 +1,50 @@
+"""How many requests may be in flight at once: up to a ceiling, halved when throttled.
+
+A serverless endpoint serves up to its MaxConcurrency requests at once and throttles the rest,
+and so does an account's quota. The client starts at the ceiling it was given; each throttling
+answer halves the limit (never below 1), and each run of as many successes as the limit allows
+raises it by one again (additive increase, multiplicative decrease, as TCP does).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class AdaptiveLimit:
+    def __init__(self, ceiling: int) -> None:
+        if ceiling < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.ceiling = ceiling
+        self.limit = ceiling
+        self.in_flight = 0
+        self._successes = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Wait until fewer than `limit` requests are in flight, and hold one place."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.in_flight < self.limit)
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.in_flight -= 1
+                self._changed.notify_all()
+
+    def throttled(self) -> None:
+        with self._changed:
+            self.limit = max(1, self.limit // 2)
+            self._successes = 0
+
+    def succeeded(self) -> None:
+        with self._changed:
+            self._successes += 1
+            if self._successes >= self.limit and self.limit < self.ceiling:
+                self.limit += 1
+                self._successes = 0
+                self._changed.notify_all()

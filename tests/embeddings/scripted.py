@@ -1,0 +1,98 @@
+"""A sagemaker-runtime endpoint on loopback whose answers a test scripts, for faults botocore's
+Stubber cannot show: hangs, slow answers, many requests at once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Answer = tuple[int, dict[str, str], bytes]
+"""Status, headers, body."""
+
+
+def json_reply(text: str) -> Answer:
+    """A 200 whose body is exactly `text`, for replies `json.dumps` would not write."""
+    return 200, {"Content-Type": "application/json"}, text.encode()
+
+
+def ok(value: Any) -> Answer:
+    return json_reply(json.dumps(value))
+
+
+def service_error(status: int, code: str, message: str) -> Answer:
+    body = json.dumps({"message": message}).encode()
+    return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, body
+
+
+@dataclass
+class ScriptedEndpoint:
+    """Answers each InvokeEndpoint with `script(request_body)`; counts what it sees."""
+
+    script: Callable[[dict[str, Any]], Answer]
+    url: str = ""
+    requests: int = 0
+    in_flight: int = 0
+    most_in_flight: int = 0
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def handle(self, raw: bytes) -> Answer:
+        body = json.loads(raw)
+        with self._lock:
+            self.requests += 1
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self.bodies.append(body)
+        try:
+            return self.script(body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+@contextmanager
+def scripted_endpoint(script: Callable[[dict[str, Any]], Answer]) -> Iterator[ScriptedEndpoint]:
+    endpoint = ScriptedEndpoint(script)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, headers, body = endpoint.handle(raw)
+            try:
+                self.send_response(status)
+                for key, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:  # the client gave up waiting
+                pass
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    endpoint.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield endpoint
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def hang(seconds: float) -> Callable[[dict[str, Any]], Answer]:
+    """Answer nothing for `seconds` (longer than any client waits), then a late answer."""
+
+    def script(_: dict[str, Any]) -> Answer:
+        time.sleep(seconds)
+        return ok([[0.0]])
+
+    return script

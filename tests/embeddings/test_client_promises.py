@@ -1,0 +1,266 @@
+"""What EmbeddingClient promises: a deadline that holds, only typed errors, the same vectors in
+order however many requests are in flight, and fewer in flight when throttled."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from embeddings import EmbeddingClient
+from embeddings.errors import (
+    AccessDeniedError,
+    EmbeddingError,
+    EndpointUnavailableError,
+    ModelInvocationError,
+    ServiceError,
+    UnexpectedResponseError,
+)
+from tests.embeddings.scripted import (
+    Answer,
+    hang,
+    json_reply,
+    ok,
+    scripted_endpoint,
+    service_error,
+)
+
+DIMENSION = 8
+
+
+def vector_of(text: str, dimension: int = DIMENSION) -> list[float]:
+    """A pooled embedding that depends on the text alone, so order can be checked."""
+    digest = hashlib.sha256(text.encode()).digest()
+    raw = [digest[i] - 127.5 for i in range(dimension)]
+    norm = math.sqrt(sum(x * x for x in raw))
+    return [x / norm for x in raw]
+
+
+def pooled(body: dict[str, Any]) -> Answer:
+    return ok([vector_of(text) for text in body["inputs"]])
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+def client_at(url: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> EmbeddingClient:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", url)
+    return EmbeddingClient("scripted", "us-east-1", **options)
+
+
+@pytest.mark.parametrize(("deadline", "read_timeout"), [(4.0, 2.0), (5.0, 4.0), (3.0, 70.0)])
+def test_the_deadline_bounds_a_hung_endpoint(
+    aws: None, monkeypatch: pytest.MonkeyPatch, deadline: float, read_timeout: float
+) -> None:
+    with scripted_endpoint(hang(30)) as endpoint:
+        client = client_at(
+            endpoint.url,
+            monkeypatch,
+            deadline_seconds=deadline,
+            read_timeout_seconds=read_timeout,
+        )
+        started = time.monotonic()
+        with pytest.raises(EndpointUnavailableError) as raised:
+            client.embed_one("hello")
+        elapsed = time.monotonic() - started
+
+    assert elapsed <= deadline + 0.5, elapsed
+    assert "ReadTimeoutError" in str(raised.value)
+    assert f"(deadline {deadline:.0f} s)" in str(raised.value)
+
+
+def test_a_slow_answer_within_the_deadline_is_waited_for(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow(body: dict[str, Any]) -> Answer:
+        time.sleep(1.5)
+        return pooled(body)
+
+    with scripted_endpoint(slow) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, deadline_seconds=10)
+
+        assert client.embed_one("hello") == pytest.approx(vector_of("hello"))
+        assert endpoint.requests == 1
+
+
+DENIED = (
+    "User: arn:aws:sts::123456789012:assumed-role/ingest/x is not authorized to perform:"
+    " sagemaker:InvokeEndpoint on resource:"
+    " arn:aws:sagemaker:us-east-1:123456789012:endpoint/scripted"
+)
+TOO_LONG = "Received client error (400): input exceeds the maximum length of 512"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "message", "kind", "expected"),
+    [
+        (
+            "AccessDeniedException",
+            400,
+            DENIED,
+            AccessDeniedError,
+            "not allowed to call sagemaker:InvokeEndpoint on 'scripted'",
+        ),
+        (
+            "ValidationError",
+            400,
+            "1 validation error detected: Value at 'body' failed",
+            ServiceError,
+            "ValidationError: 1 validation error detected",
+        ),
+        (
+            "InvalidSignatureException",
+            403,
+            "Signature expired",
+            ServiceError,
+            "InvalidSignatureException: Signature expired",
+        ),
+        ("ModelError", 424, TOO_LONG, ModelInvocationError, "input exceeds the maximum length"),
+    ],
+)
+def test_every_refusal_is_a_typed_error_with_the_services_code_and_message(
+    aws: None,
+    monkeypatch: pytest.MonkeyPatch,
+    code: str,
+    status: int,
+    message: str,
+    kind: type[EmbeddingError],
+    expected: str,
+) -> None:
+    with scripted_endpoint(lambda _: service_error(status, code, message)) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, deadline_seconds=5)
+        for call in (
+            lambda: client.embed_one("a text"),
+            lambda: client.invoke_raw({"inputs": "x"}),
+        ):
+            with pytest.raises(kind) as raised:
+                call()
+            assert expected in str(raised.value)
+            assert (raised.value.code, raised.value.service_message) == (code, message)
+        assert endpoint.requests == 2  # refused, not retried; never split as "too large"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ("[[" + ",".join(["NaN"] * DIMENSION) + "]]", "not finite"),
+        ("[[" + ",".join(["1e400"] * DIMENSION) + "]]", "not finite"),
+        ("[[[" + ",".join(["Infinity"] * DIMENSION) + "]]]", "not finite"),
+    ],
+)
+def test_a_reply_that_is_no_set_of_embeddings_is_an_unexpected_response(
+    aws: None, monkeypatch: pytest.MonkeyPatch, answer: str, expected: str
+) -> None:
+    with scripted_endpoint(lambda _: json_reply(answer)) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, deadline_seconds=5)
+        with pytest.raises(UnexpectedResponseError) as raised:
+            client.embed_one("a text")
+
+    assert expected in str(raised.value)
+
+
+def test_embeddings_that_change_dimension_between_batches_are_refused(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = iter([DIMENSION, 2 * DIMENSION])
+
+    def changing(body: dict[str, Any]) -> Answer:
+        dimension = next(calls)
+        return ok([vector_of(text, dimension) for text in body["inputs"]])
+
+    with scripted_endpoint(changing) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, max_texts_per_request=2)
+        with pytest.raises(UnexpectedResponseError) as raised:
+            client.embed(["one", "two", "three"])
+
+    assert "16-dimensional embeddings after 8-dimensional ones" in str(raised.value)
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 4])
+def test_requests_in_flight_stay_within_the_concurrency_and_order_is_kept(
+    aws: None, monkeypatch: pytest.MonkeyPatch, concurrency: int
+) -> None:
+    texts = [f"text number {i}" for i in range(40)]
+
+    def busy(body: dict[str, Any]) -> Answer:
+        time.sleep(0.05)
+        return pooled(body)
+
+    with scripted_endpoint(busy) as endpoint:
+        client = client_at(
+            endpoint.url, monkeypatch, concurrency=concurrency, max_texts_per_request=2
+        )
+        vectors = client.embed(texts)
+
+    assert vectors == [pytest.approx(vector_of(text)) for text in texts]
+    assert endpoint.requests == 20
+    assert endpoint.most_in_flight == concurrency
+
+
+def test_throttling_lowers_the_requests_in_flight_and_every_text_still_comes_back(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An endpoint with MaxConcurrency 2 throttles the rest, as SageMaker does."""
+    texts = [f"text number {i}" for i in range(60)]
+    gate = threading.BoundedSemaphore(2)
+
+    def limited(body: dict[str, Any]) -> Answer:
+        if not gate.acquire(blocking=False):
+            return service_error(400, "ThrottlingException", "Rate exceeded")
+        try:
+            time.sleep(0.05)
+            return pooled(body)
+        finally:
+            gate.release()
+
+    with scripted_endpoint(limited) as endpoint:
+        client = client_at(
+            endpoint.url,
+            monkeypatch,
+            concurrency=8,
+            max_texts_per_request=2,
+            deadline_seconds=60,
+        )
+        client.retry_policy.base_delay_seconds = 0.05
+        client.retry_policy.max_delay_seconds = 0.5
+        vectors = client.embed(texts)
+
+    assert vectors == [pytest.approx(vector_of(text)) for text in texts]
+    assert client.concurrency.limit < 8
+    assert endpoint.requests > 30  # the throttled ones were sent again
+
+
+def test_progress_is_reported_per_batch(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[int, int]] = []
+    with scripted_endpoint(pooled) as endpoint:
+        client = client_at(
+            endpoint.url,
+            monkeypatch,
+            concurrency=2,
+            max_texts_per_request=3,
+            on_progress=lambda done, total, _: seen.append((done, total)),
+        )
+        client.embed([f"t{i}" for i in range(10)])
+
+    assert [total for _, total in seen] == [10] * 4
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert seen[-1] == (10, 10)
+
+
+def test_json_numbers_of_both_forms_are_read(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """17-digit doubles (the stock container) and float32's shortest form (our handler)."""
+    short = [float(f"{x:.8g}") for x in vector_of("x")]
+    answer = json.dumps([short]).replace(".0,", ",")
+    with scripted_endpoint(lambda _: json_reply(answer)) as endpoint:
+        client = client_at(endpoint.url, monkeypatch)
+        assert client.embed_one("x") == pytest.approx(vector_of("x"), abs=1e-7)
