@@ -30,6 +30,7 @@ from embeddings.endpoint import (
 )
 from embeddings.errors import ConfigurationError, EmbeddingError, InvalidInputError
 from embeddings.logs import parse_since, tail
+from embeddings.progress import TerminalProgress
 from embeddings.retrying import describe
 from embeddings.settings import resolve_endpoint_name, resolve_region
 
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 EXPECTED_DIMENSION = 384
 DEFAULT_LOCAL_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 VERIFY_TEXT = "vectorize me"
+MAX_CONCURRENCY = 200
+"""The most requests a serverless endpoint serves at once (its MaxConcurrency ceiling)."""
 
 
 @dataclass
@@ -57,8 +60,9 @@ class Target:
     def logs(self) -> CloudWatchLogsClient:
         return self.session.client("logs", region_name=self.region)
 
-    def embeddings(self) -> EmbeddingClient:
-        return EmbeddingClient(self.endpoint_name, self.region, session=self.session)
+    def embeddings(self, **options: Any) -> EmbeddingClient:
+        """A client for the endpoint; `options` are `EmbeddingClient`'s keyword arguments."""
+        return EmbeddingClient(self.endpoint_name, self.region, session=self.session, **options)
 
 
 def resolve_target(args: argparse.Namespace) -> Target:
@@ -71,6 +75,19 @@ def resolve_target(args: argparse.Namespace) -> Target:
             "or .env) or AWS_REGION"
         )
     return Target(str(endpoint.value), region.value, region.source, session)
+
+
+def _concurrency(value: str) -> int:
+    """argparse type for --concurrency: a whole number a serverless endpoint could serve."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a whole number from 1 to {MAX_CONCURRENCY}"
+        )
+    return number
 
 
 def _print_json(value: Any, out: TextIO) -> None:
@@ -106,11 +123,15 @@ def command_invoke(args: argparse.Namespace, out: TextIO) -> int:
     else:
         texts, single = list(args.texts), len(args.texts) == 1
         payload = {"inputs": texts[0] if single else texts}
-    client = resolve_target(args).embeddings()
+    progress = TerminalProgress(sys.stderr)
+    client = resolve_target(args).embeddings(concurrency=args.concurrency, on_progress=progress)
     if args.raw:
         _print_json(client.invoke_raw(payload), out)
         return 0
-    vectors = client.embed(texts)
+    try:
+        vectors = client.embed(texts)
+    finally:
+        progress.finish()
     _print_json(vectors[0] if single else vectors, out)
     return 0
 
@@ -326,6 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument(
         "--raw", action="store_true", help="send the payload as is and print the endpoint's JSON"
+    )
+    invoke.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        default=1,
+        metavar="N",
+        help=f"requests in flight at once, 1-{MAX_CONCURRENCY} (1); up to the endpoint's "
+        "max concurrency pays off, beyond it requests are throttled",
     )
     invoke.set_defaults(handler=command_invoke)
 

@@ -181,8 +181,15 @@ class EmbeddingClient:
                 run(batch)
         else:
             with ThreadPoolExecutor(self.concurrency.ceiling, "embed") as pool:
-                for future in [pool.submit(run, batch) for batch in rest]:
-                    future.result()
+                futures = [pool.submit(run, batch) for batch in rest]
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:
+                    # The call has failed: send nothing more, only let in-flight requests end.
+                    for future in futures:
+                        future.cancel()
+                    raise
         missing = [index for index, vector in enumerate(results) if vector is None]
         if missing:  # pragma: no cover - a guard against a bug in the batching, never expected
             raise UnexpectedResponseError(f"no embedding came back for texts {missing}")

@@ -264,3 +264,23 @@ def test_json_numbers_of_both_forms_are_read(aws: None, monkeypatch: pytest.Monk
     with scripted_endpoint(lambda _: json_reply(answer)) as endpoint:
         client = client_at(endpoint.url, monkeypatch)
         assert client.embed_one("x") == pytest.approx(vector_of("x"), abs=1e-7)
+
+
+def test_a_failed_batch_stops_the_batches_not_yet_sent(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A corpus of 100 requests whose third fails: the rest are not sent."""
+    calls = iter(range(1_000))
+
+    def third_fails(body: dict[str, Any]) -> Answer:
+        if next(calls) == 2:
+            return service_error(400, "ValidationError", "1 validation error detected")
+        time.sleep(0.02)
+        return pooled(body)
+
+    with scripted_endpoint(third_fails) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, concurrency=2, max_texts_per_request=1)
+        with pytest.raises(ServiceError):
+            client.embed([f"t{i}" for i in range(100)])
+
+    assert endpoint.requests <= 5
