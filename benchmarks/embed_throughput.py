@@ -107,12 +107,13 @@ class Result:
         return self.texts / self.seconds
 
 
-def client_for(url: str) -> tuple[EmbeddingClient, list[int]]:
-    """A client for the local endpoint, and a list that collects each response's size."""
+def client_for(url: str, **options: Any) -> tuple[EmbeddingClient, list[int]]:
+    """A client for the local endpoint (`options` are EmbeddingClient's), and a list that
+    collects each response's size."""
     os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = url
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "benchmark")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "benchmark")
-    client = EmbeddingClient("alex-embedding-endpoint", "us-east-1")
+    client = EmbeddingClient("alex-embedding-endpoint", "us-east-1", **options)
     sizes: list[int] = []
 
     def record(http_response: Any, **_: Any) -> None:

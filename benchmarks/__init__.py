@@ -1,0 +1,1 @@
+"""Scripts that measure speed and memory; each prints its figures (see the README)."""
