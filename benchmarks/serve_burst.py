@@ -9,7 +9,9 @@ of the project first, e.g. an older commit in a `git worktree`), then for each:
 
     HF_HUB_OFFLINE=1 venv/bin/python benchmarks/serve_burst.py [--compare /tmp/old-checkout]
 
-Prints one table; both servers run the same model, on the same machine, in one run.
+Prints one table; both servers run the same model, on the same machine, in one run. This
+checkout's server gets `--max-concurrency CLIENTS`, so that it queues the burst rather than
+throttling it as SageMaker would (an older checkout queues everything).
 """
 
 from __future__ import annotations
@@ -39,10 +41,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(checkout: Path, model: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start(
+    checkout: Path, model: str, log: Path, *extra: str
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(checkout)}
-    command = [sys.executable, "-m", "embeddings", "serve", "--port", str(port), "--model", model]
+    command = [
+        sys.executable, "-m", "embeddings", "serve", "--port", str(port), "--model", model, *extra
+    ]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=checkout, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
@@ -129,8 +135,11 @@ def idle_ping(port: int, idle: int) -> str:
 
 
 def measure(checkout: Path, model: str, clients: int, requests: int, idle: int) -> dict[str, Any]:
+    # This checkout throttles past --max-concurrency, as SageMaker does; room for every client
+    # measures how the server holds up, as an older checkout without the flag does.
+    extra = ("--max-concurrency", str(clients)) if checkout == ROOT else ()
     with tempfile.TemporaryDirectory() as scratch:
-        process, port = start(checkout, model, Path(scratch) / "serve.log")
+        process, port = start(checkout, model, Path(scratch) / "serve.log", *extra)
         try:
             result = {"idle_ping": idle_ping(port, idle), **burst(port, clients, requests)}
         finally:

@@ -300,13 +300,19 @@ def command_serve(args: argparse.Namespace, out: TextIO) -> int:
     from embeddings.server import ServeOptions, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    model_source = (
+        "--model" if args.model else "HF_MODEL_ID" if os.environ.get("HF_MODEL_ID") else "model"
+    )
+    task_source = "--task" if args.task else "HF_TASK"
     options = ServeOptions(
         model=args.model or os.environ.get("HF_MODEL_ID") or DEFAULT_LOCAL_MODEL,
         task=args.task or os.environ.get("HF_TASK") or "feature-extraction",
         revision=args.revision or os.environ.get("HF_MODEL_REVISION") or None,
         host=args.host,
         port=args.port,
-        workers=args.workers,
+        max_concurrency=args.max_concurrency,
+        model_source=model_source,
+        task_source=task_source,
         endpoint_name=args.endpoint_name,
         serverless=args.serverless,
         handler_path=INFERENCE_SCRIPT if args.sentence_embeddings else None,
@@ -420,7 +426,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--task", help="pipeline task (default: $HF_TASK, then feature-extraction)")
     serve.add_argument("--revision", help="Hub revision (default: $HF_MODEL_REVISION)")
-    serve.add_argument("--workers", type=int, default=4, help="requests handled concurrently (4)")
+    serve.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="InvokeEndpoint calls in progress at once, one running and the rest waiting "
+        "their turn; more get ThrottlingException, as from SageMaker (4)",
+    )
     serve.add_argument(
         "--endpoint-name",
         help="answer only this endpoint name, like SageMaker would (default: any name)",

@@ -305,7 +305,12 @@ class EmbeddingClient:
         code = error_code(error)
         message = str(error.response.get("Error", {}).get("Message", ""))
         if code in {"ValidationError", "ValidationException"} and _NOT_FOUND.search(message):
-            return EndpointNotFoundError(self.endpoint_name, self.region, service_message=message)
+            return EndpointNotFoundError(
+                self.endpoint_name,
+                self.region,
+                service_message=message,
+                endpoint_url=self.runtime.meta.endpoint_url,
+            )
         if _is_too_large(error):
             return _BatchTooLargeError(message or code)
         known = {"code": code, "service_message": message}

@@ -64,7 +64,9 @@ def describe_endpoint(client: SageMakerClient, name: str) -> EndpointStatus:
         response = client.describe_endpoint(EndpointName=name)
     except ClientError as error:
         if _is_not_found(error):
-            raise EndpointNotFoundError(name, client.meta.region_name) from None
+            raise EndpointNotFoundError(
+                name, client.meta.region_name, endpoint_url=client.meta.endpoint_url
+            ) from None
         raise
     return _status(response)
 
@@ -138,7 +140,9 @@ def wait_in_service(
             code = response["Error"].get("Code", "")
             message = response["Error"].get("Message", "")
             if "not found" in message.lower() or "could not find" in message.lower():
-                raise EndpointNotFoundError(name, client.meta.region_name) from None
+                raise EndpointNotFoundError(
+                    name, client.meta.region_name, endpoint_url=client.meta.endpoint_url
+                ) from None
             raise EmbeddingError(f"waiting for {name!r} failed: {code}: {message}") from None
         status = response.get("EndpointStatus", "unknown")
         raise EndpointWaitTimeoutError(

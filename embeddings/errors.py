@@ -28,17 +28,37 @@ class EndpointNotFoundError(EmbeddingError):
     """SageMaker has no endpoint of that name in that region (often: the wrong region)."""
 
     def __init__(
-        self, endpoint_name: str, region: str | None, *, service_message: str = ""
+        self,
+        endpoint_name: str,
+        region: str | None,
+        *,
+        service_message: str = "",
+        endpoint_url: str | None = None,
     ) -> None:
         self.endpoint_name = endpoint_name
         self.region = region
-        super().__init__(
-            f"endpoint {endpoint_name!r} was not found in region {region or '(unknown)'}; "
-            "check the region (the deployed one is `pulumi stack output region`) and pass "
-            "--region or set DEFAULT_AWS_REGION",
-            code="ValidationError",
-            service_message=service_message,
-        )
+        if endpoint_url is not None and not _is_aws(endpoint_url):
+            message = (
+                f"endpoint {endpoint_name!r} was not found in region {region or '(unknown)'} "
+                f"at {endpoint_url} (the AWS_ENDPOINT_URL in use); a local endpoint (`python -m "
+                "embeddings serve`) answers the name its --endpoint-name gives, or any name "
+                "without one"
+            )
+        else:
+            message = (
+                f"endpoint {endpoint_name!r} was not found in region {region or '(unknown)'}; "
+                "check the region (the deployed one is `pulumi stack output region`) and pass "
+                "--region or set DEFAULT_AWS_REGION"
+            )
+        super().__init__(message, code="ValidationError", service_message=service_message)
+
+
+def _is_aws(url: str) -> bool:
+    """Whether botocore talks to AWS itself, not to an AWS_ENDPOINT_URL stand-in."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))
 
 
 class AccessDeniedError(EmbeddingError):

@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -21,6 +24,8 @@ LOG = logging.getLogger("embeddings.server")
 
 MMS_MAX_BYTES: Final = 6_553_500
 """multi-model-server's max_request_size and max_response_size defaults (bytes)."""
+WAKE_SECONDS: Final = 0.05
+"""How often a request waiting for the model looks whether it is still wanted."""
 _GSON_ESCAPES: Final = {char: f"\\u{ord(char):04x}" for char in "<>&='"}
 
 
@@ -52,24 +57,94 @@ NOT_FOUND: Final = mms_error(
 REQUEST_TOO_LARGE: Final = ContainerAnswer(413, b"", None)
 
 
+class Turns:
+    """The model, lent to one caller at a time in order of arrival (a plain lock lets late
+    comers overtake, and a burst's unlucky first callers wait for seconds)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._waiting: deque[object] = deque()
+        self.busy = False
+
+    def wait(self, give_up: Callable[[], bool]) -> bool:
+        """Wait for this caller's turn: True once it has come, False if `give_up()` first."""
+        me = object()
+        with self._changed:
+            self._waiting.append(me)
+            while self.busy or self._waiting[0] is not me:
+                if give_up():
+                    self._waiting.remove(me)
+                    self._changed.notify_all()
+                    return False
+                self._changed.wait(WAKE_SECONDS)
+            self._waiting.popleft()
+            self.busy = True
+            return True
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def done(self) -> None:
+        with self._changed:
+            self.busy = False
+            self._changed.notify_all()
+
+
 class Container:
     """The loaded model behind the handler; one prediction at a time, as one MMS worker."""
 
     def __init__(self, handler: Handler, model_dir: str) -> None:
         self.handler = handler
         self.model = handler.model_fn(model_dir)
-        self._worker = threading.Lock()
+        self._turns = Turns()
+        self._stopping = threading.Event()
+        self.stop_deadline: float | None = None
+        """When stopping, the time (monotonic) by which a prediction in progress is given up."""
 
-    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> ContainerAnswer:
-        """POST /invocations, answered as the toolkit's `handle` and MMS answer it."""
+    @property
+    def busy(self) -> bool:
+        """Whether a prediction is running now."""
+        return self._turns.busy
+
+    @property
+    def waiting(self) -> int:
+        """How many predictions wait for their turn."""
+        return self._turns.waiting
+
+    def stop(self, grace_seconds: float) -> None:
+        """Run nothing more: requests still waiting for the model get None from `invoke` at
+        once; the one running is given up after `grace_seconds`."""
+        self.stop_deadline = time.monotonic() + grace_seconds
+        self._stopping.set()
+
+    def invoke(
+        self,
+        body: bytes,
+        content_type: str | None,
+        accept: str | None,
+        abandoned: threading.Event | None = None,
+    ) -> ContainerAnswer | None:
+        """POST /invocations, answered as the toolkit's `handle` and MMS answer it; None,
+        without running the model, when the server is stopping or the request was `abandoned`
+        (its caller timed out or went away) before its turn came."""
         accept = accept if accept and accept != ANY else JSON
+
+        def unwanted() -> bool:
+            return self._stopping.is_set() or (abandoned is not None and abandoned.is_set())
+
+        if not self._turns.wait(unwanted):
+            return None
         try:
+            if unwanted():  # given up just as its turn came
+                return None
             data: str | bytes = body.decode("utf-8") if content_type in UTF8_TYPES else body
-            with self._worker:
-                response = self.handler.transform(self.model, data, content_type, accept)
+            response = self.handler.transform(self.model, data, content_type, accept)
         except Exception as error:  # the toolkit answers any failure so
-            LOG.info("prediction failed: %s: %s", type(error).__name__, error)
+            LOG.info("prediction failed: %s: %s", type(error).__name__, _one_line(error))
             return mms_error(400, "InternalServerException", str(error))
+        finally:
+            self._turns.done()
         encoded = response.encode() if isinstance(response, str) else bytes(response)
         if len(encoded) > MMS_MAX_BYTES:
             LOG.warning(
@@ -77,3 +152,8 @@ class Container:
             )
             return mms_error(500, "InternalServerException", "Worker died.")
         return ContainerAnswer(200, encoded, accept)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -62,7 +62,7 @@ def answer(target: str, payload: bytes, endpoint: Endpoint) -> tuple[int, dict[s
         if endpoint.serverless:
             variant["ServerlessConfig"] = {
                 "MemorySizeInMB": 3072,
-                "MaxConcurrency": endpoint.workers,
+                "MaxConcurrency": endpoint.max_concurrency,
             }
         else:
             variant |= {"InstanceType": "local", "InitialInstanceCount": 1}

@@ -72,8 +72,11 @@ def start_server(tmp_dir: Path, *extra: str) -> RunningServer:
 
 @pytest.fixture(scope="module")
 def local_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """One server per module, answering only ENDPOINT as SageMaker would."""
-    server = start_server(tmp_path_factory.mktemp("serve"), "--endpoint-name", ENDPOINT)
+    """One server per module, answering only ENDPOINT as SageMaker would, with room for the
+    bursts the tests send (throttling is tested in test_overload.py)."""
+    server = start_server(
+        tmp_path_factory.mktemp("serve"), "--endpoint-name", ENDPOINT, "--max-concurrency", "64"
+    )
     yield server
     server.stop()
 

