@@ -2,6 +2,7 @@
 
 from embeddings.client import EmbeddingClient
 from embeddings.errors import (
+    AccessDeniedError,
     ConfigurationError,
     EmbeddingError,
     EndpointNotFoundError,
@@ -9,10 +10,12 @@ from embeddings.errors import (
     InvalidInputError,
     ModelInvocationError,
     PayloadTooLargeError,
+    ServiceError,
     UnexpectedResponseError,
 )
 
 __all__ = [
+    "AccessDeniedError",
     "ConfigurationError",
     "EmbeddingClient",
     "EmbeddingError",
@@ -21,5 +24,6 @@ __all__ = [
     "InvalidInputError",
     "ModelInvocationError",
     "PayloadTooLargeError",
+    "ServiceError",
     "UnexpectedResponseError",
 ]

@@ -20,7 +20,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from embeddings.client import EmbeddingClient
+from embeddings.client import MAX_CONCURRENCY, EmbeddingClient
 from embeddings.endpoint import (
     EndpointStatus,
     ServingSetup,
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 EXPECTED_DIMENSION = 384
 DEFAULT_LOCAL_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 VERIFY_TEXT = "vectorize me"
-MAX_CONCURRENCY = 200
-"""The most requests a serverless endpoint serves at once (its MaxConcurrency ceiling)."""
 
 
 @dataclass
@@ -118,6 +116,8 @@ def _texts_from_file(path: Path) -> tuple[list[str], bool, Any]:
 def command_invoke(args: argparse.Namespace, out: TextIO) -> int:
     if bool(args.texts) == bool(args.file):
         raise InvalidInputError("give either TEXT arguments or --file PATH, not both or neither")
+    if args.raw and args.concurrency != 1:
+        raise InvalidInputError("--concurrency is for embedding texts; --raw sends one request")
     if args.file:
         texts, single, payload = _texts_from_file(Path(args.file))
     else:

@@ -9,11 +9,11 @@ vectors = client.embed(["first text", "second text"])   # 384 floats each, unit 
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
@@ -34,7 +34,9 @@ from embeddings.errors import (
 from embeddings.pooling import Vector, sentence_embeddings
 from embeddings.retrying import (
     CONNECT_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
     RetryPolicy,
+    StoppedError,
     botocore_config,
     describe,
     error_code,
@@ -48,6 +50,11 @@ if TYPE_CHECKING:
 DEFAULT_MAX_LENGTH: Final = 256
 """all-MiniLM-L6-v2 reads at most 256 tokens; sentence-transformers truncates there too."""
 DEFAULT_MAX_TEXTS_PER_REQUEST: Final = 256
+DEFAULT_DEADLINE_SECONDS: Final = 120.0
+MAX_CONCURRENCY: Final = 200
+"""The most requests a serverless endpoint serves at once (its MaxConcurrency ceiling)."""
+JOIN_SECONDS: Final = 0.1
+"""How often the calling thread wakes while workers embed, so that Ctrl-C is heard at once."""
 
 _NOT_FOUND: Final = re.compile(r"endpoint .* not found|could not find endpoint", re.IGNORECASE)
 
@@ -57,6 +64,48 @@ Progress = Callable[[int, int, float], None]
 
 class _BatchTooLargeError(Exception):
     """Internal: the service refused a batch for its size; split it and try again."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message or code)
+        self.code = code
+        self.message = message or code
+
+
+def _check_options(
+    *,
+    max_texts_per_request: object,
+    deadline_seconds: object,
+    read_timeout_seconds: object,
+    concurrency: object,
+    retry_policy: RetryPolicy | None,
+) -> None:
+    """Every problem with the client's options at once."""
+    problems = []
+
+    def whole(name: str, value: object, low: int, high: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            problems.append(f"{name}={value!r}: give a whole number from {low} to {high}")
+
+    def seconds(name: str, value: object) -> None:
+        if not (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and value > 0
+        ):
+            problems.append(f"{name}={value!r}: give a finite number of seconds above 0")
+
+    whole("max_texts_per_request", max_texts_per_request, 1, 100_000)
+    whole("concurrency", concurrency, 1, MAX_CONCURRENCY)
+    seconds("read_timeout_seconds", read_timeout_seconds)
+    if deadline_seconds is not None:
+        seconds("deadline_seconds", deadline_seconds)
+        if retry_policy is not None:
+            problems.append(
+                "deadline_seconds and retry_policy both given: the policy has its own deadline"
+            )
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def _is_too_large(error: ClientError) -> bool:
@@ -105,8 +154,8 @@ class EmbeddingClient:
         session: boto3.Session | None = None,
         max_length: int | None = DEFAULT_MAX_LENGTH,
         max_texts_per_request: int = DEFAULT_MAX_TEXTS_PER_REQUEST,
-        deadline_seconds: float = 120.0,
-        read_timeout_seconds: float = 70.0,
+        deadline_seconds: float | None = None,
+        read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
         retry_policy: RetryPolicy | None = None,
         concurrency: int = 1,
         on_progress: Progress | None = None,
@@ -114,14 +163,18 @@ class EmbeddingClient:
         """`max_length` is the tokenizer truncation sent with every request; None sends none
         (then texts over the model's limit fail or embed differently).
 
-        `deadline_seconds` bounds each request's whole life: every attempt, cold starts and
-        throttling included, and the pauses between them (see `embeddings.retrying`).
-        `concurrency` requests may be in flight at once (a serverless endpoint serves up to its
-        MaxConcurrency); throttling lowers it for a while."""
-        if max_texts_per_request < 1:
-            raise ValueError("max_texts_per_request must be at least 1")
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+        `deadline_seconds` (120 unless `retry_policy` says) bounds each request's whole life:
+        every attempt, cold starts and throttling included, and the pauses between them (see
+        `embeddings.retrying` for exactly what it bounds). `concurrency` requests may be in
+        flight at once, up to 200 (a serverless endpoint serves up to its MaxConcurrency);
+        throttling lowers it for a while."""
+        _check_options(
+            max_texts_per_request=max_texts_per_request,
+            deadline_seconds=deadline_seconds,
+            read_timeout_seconds=read_timeout_seconds,
+            concurrency=concurrency,
+            retry_policy=retry_policy,
+        )
         session = session or boto3.Session()
         self.endpoint_name: str = str(resolve_endpoint_name(endpoint_name).value)
         resolved_region = resolve_region(region, boto3_region=session.region_name)
@@ -133,13 +186,20 @@ class EmbeddingClient:
         self.region: str = resolved_region.value
         self.max_length = max_length
         self.max_texts_per_request = max_texts_per_request
-        self.retry_policy = retry_policy or RetryPolicy(deadline_seconds=deadline_seconds)
-        self.retry_policy.on_retry = self._retrying
+        self.retry_policy = retry_policy or RetryPolicy(
+            deadline_seconds=DEFAULT_DEADLINE_SECONDS
+            if deadline_seconds is None
+            else deadline_seconds
+        )
         self.read_timeout_seconds = read_timeout_seconds
         self.runtime: SageMakerRuntimeClient = session.client(
             "sagemaker-runtime",
             region_name=self.region,
-            config=botocore_config(read_timeout_seconds),
+            config=botocore_config(
+                read_timeout_seconds,
+                connect_timeout=min(CONNECT_TIMEOUT_SECONDS, self.retry_policy.deadline_seconds),
+                connections=max(10, concurrency),
+            ),
         )
         # botocore has a per-request read timeout in the request context: each attempt gets
         # what is left of its deadline. Set per thread, as threads share the client.
@@ -147,7 +207,8 @@ class EmbeddingClient:
         self.runtime.meta.events.register(
             "before-parameter-build.sagemaker-runtime.InvokeEndpoint", self._set_read_timeout
         )
-        self.concurrency = AdaptiveLimit(concurrency)
+        self.concurrency = concurrency
+        self.in_flight = AdaptiveLimit(concurrency)
         self.on_progress = on_progress
         self.requests_sent = 0
         self._output = OutputModel()
@@ -160,11 +221,11 @@ class EmbeddingClient:
         checked = check_texts(texts)
         results: list[Vector | None] = [None] * len(checked)
         started, done = time.monotonic(), 0
+        stop = threading.Event()
 
         def run(batch: range) -> None:
             nonlocal done
-            with self.concurrency.slot():
-                self._embed_range(checked, batch, results)
+            self._embed_range(checked, batch, results, stop)
             with self._lock:
                 done += len(batch)
                 if self.on_progress is not None:
@@ -176,20 +237,11 @@ class EmbeddingClient:
             run(batch)
             first = batch.stop
         rest = [range(first + b.start, first + b.stop) for b in self._plan(checked[first:])]
-        if self.concurrency.ceiling == 1:
+        if self.concurrency == 1 or len(rest) <= 1:
             for batch in rest:
                 run(batch)
         else:
-            with ThreadPoolExecutor(self.concurrency.ceiling, "embed") as pool:
-                futures = [pool.submit(run, batch) for batch in rest]
-                try:
-                    for future in futures:
-                        future.result()
-                except BaseException:
-                    # The call has failed: send nothing more, only let in-flight requests end.
-                    for future in futures:
-                        future.cancel()
-                    raise
+            _run_in_parallel(run, rest, self.concurrency, stop)
         missing = [index for index, vector in enumerate(results) if vector is None]
         if missing:  # pragma: no cover - a guard against a bug in the batching, never expected
             raise UnexpectedResponseError(f"no embedding came back for texts {missing}")
@@ -209,13 +261,17 @@ class EmbeddingClient:
     def invoke_raw(self, payload: Any) -> Any:
         """Send `payload` as JSON and return the endpoint's JSON untouched."""
         try:
-            body = json.dumps(payload).encode()
+            body = json.dumps(payload, allow_nan=False).encode()
         except (TypeError, ValueError, RecursionError) as error:
             raise InvalidInputError(f"the payload cannot be sent as JSON: {error}") from None
         try:
             return self._invoke(body)
         except _BatchTooLargeError as error:
-            raise PayloadTooLargeError(str(error), code="ValidationError") from None
+            raise PayloadTooLargeError(
+                f"the payload is too large for one request: {error.message}",
+                code=error.code,
+                service_message=error.message,
+            ) from None
 
     def payload(self, texts: Sequence[str]) -> dict[str, Any]:
         """The request body for a batch: the texts and, when set, the truncation to apply."""
@@ -226,21 +282,27 @@ class EmbeddingClient:
             }
         return body
 
-    def _embed_range(self, texts: list[str], indices: range, results: list[Vector | None]) -> None:
+    def _embed_range(
+        self,
+        texts: list[str],
+        indices: range,
+        results: list[Vector | None],
+        stop: threading.Event | None = None,
+    ) -> None:
         batch = [texts[index] for index in indices]
         try:
-            body = self._invoke(json.dumps(self.payload(batch)).encode())
+            body = self._invoke(json.dumps(self.payload(batch)).encode(), stop)
         except _BatchTooLargeError as error:
             if len(indices) == 1:
                 raise PayloadTooLargeError(
                     f"text {indices[0]} ({len(batch[0])} characters) is too large for one "
-                    f"request on its own: {error}",
-                    code="ValidationError",
-                    service_message=str(error),
+                    f"request on its own: {error.message}",
+                    code=error.code,
+                    service_message=error.message,
                 ) from None
             middle = len(indices) // 2
-            self._embed_range(texts, indices[:middle], results)
-            self._embed_range(texts, indices[middle:], results)
+            self._embed_range(texts, indices[:middle], results, stop)
+            self._embed_range(texts, indices[middle:], results, stop)
             return
         vectors, layout = sentence_embeddings(body, len(batch))
         with self._lock:
@@ -260,28 +322,30 @@ class EmbeddingClient:
         if timeout is not None:
             context["read_timeout"] = timeout
 
-    def _retrying(self, attempt: int, error: BaseException, delay: float) -> None:
-        if is_throttling(error):
-            self.concurrency.throttled()
-
-    def _invoke(self, body: bytes) -> Any:
-        def send(seconds_left: float) -> Any:
-            # What is left after connecting is what the answer may take to come.
-            self._attempt.read_timeout = max(
-                0.1, min(self.read_timeout_seconds, seconds_left - CONNECT_TIMEOUT_SECONDS)
-            )
-            with self._lock:
-                self.requests_sent += 1
-            return self.runtime.invoke_endpoint(
-                EndpointName=self.endpoint_name,
-                ContentType="application/json",
-                Accept="application/json",
-                Body=body,
-            )
+    def _invoke(self, body: bytes, stop: threading.Event | None = None) -> Any:
+        def send(time_left: Callable[[], float]) -> tuple[bytes, str]:
+            with self.in_flight.slot() as generation:
+                # What is left once a place is free is what this attempt may take.
+                self._attempt.read_timeout = max(0.1, min(self.read_timeout_seconds, time_left()))
+                with self._lock:
+                    self.requests_sent += 1
+                try:
+                    response = self.runtime.invoke_endpoint(
+                        EndpointName=self.endpoint_name,
+                        ContentType="application/json",
+                        Accept="application/json",
+                        Body=body,
+                    )
+                    raw = response["Body"].read()  # within the attempt: a drop here is retried
+                except ClientError as error:
+                    if is_throttling(error):
+                        self.in_flight.throttled(generation)
+                    raise
+            self.in_flight.succeeded()
+            return raw, str(response.get("ContentType", "no content type"))
 
         try:
-            response = self.retry_policy.call(send)
-            raw = response["Body"].read()
+            raw, content_type = self.retry_policy.call(send, stop)
         except NoCredentialsError:
             raise ConfigurationError(
                 "no AWS credentials found; run `aws configure`, or set AWS_PROFILE or "
@@ -291,13 +355,13 @@ class EmbeddingClient:
             raise self._translate(error) from error
         except BotoCoreError as error:
             raise ServiceError(f"the request failed: {describe(error)}") from error
-        self.concurrency.succeeded()
         try:
             return json.loads(raw)
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
             raise UnexpectedResponseError(
-                f"the endpoint returned {response.get('ContentType', 'a body')} that is not "
-                f"JSON (or nested too deeply to read): {raw[:160]!r}"
+                f"the endpoint's answer ({content_type}) cannot be read as JSON "
+                f"({reason[:200]}); it began: {raw[:160]!r}"
             ) from None
 
     def _translate(self, error: ClientError) -> Exception:
@@ -312,7 +376,7 @@ class EmbeddingClient:
                 endpoint_url=self.runtime.meta.endpoint_url,
             )
         if _is_too_large(error):
-            return _BatchTooLargeError(message or code)
+            return _BatchTooLargeError(code, message)
         known = {"code": code, "service_message": message}
         if code == "ModelError":
             status = error.response.get("OriginalStatusCode", "")
@@ -327,3 +391,49 @@ class EmbeddingClient:
                 **known,
             )
         return ServiceError(f"{code}: {message}".strip(": "), **known)
+
+
+def _run_in_parallel(
+    run: Callable[[range], None], batches: list[range], workers: int, stop: threading.Event
+) -> None:
+    """`run` each batch on up to `workers` threads. The first failure stops the rest: no batch
+    starts after it, requests in flight make no further attempt, and it is raised at once,
+    without waiting for them. So does Ctrl-C. The threads are daemons, so an interpreter that
+    exits does not wait for a request in flight either."""
+    pending = iter(batches)
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+    ended = threading.Event()
+    count = min(workers, len(batches))
+    running = count
+
+    def work() -> None:
+        nonlocal running
+        try:
+            while not stop.is_set():
+                with lock:
+                    batch = next(pending, None)
+                if batch is None:
+                    return
+                run(batch)
+        except StoppedError:
+            pass
+        except BaseException as error:  # handed to the calling thread
+            failures.append(error)
+            stop.set()
+            ended.set()
+        finally:
+            with lock:
+                running -= 1
+                if running == 0:
+                    ended.set()
+
+    for n in range(count):
+        threading.Thread(target=work, name=f"embed-{n}", daemon=True).start()
+    try:
+        while not ended.wait(JOIN_SECONDS):  # woken now and then, so that Ctrl-C is heard
+            pass
+    finally:
+        stop.set()
+    if failures:
+        raise failures[0]

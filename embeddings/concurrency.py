@@ -1,9 +1,12 @@
 """How many requests may be in flight at once: up to a ceiling, halved when throttled.
 
 A serverless endpoint serves up to its MaxConcurrency requests at once and throttles the rest,
-and so does an account's quota. The client starts at the ceiling it was given; each throttling
+and so does an account's quota. The client starts at the ceiling it was given; a throttling
 answer halves the limit (never below 1), and each run of as many successes as the limit allows
-raises it by one again (additive increase, multiplicative decrease, as TCP does).
+raises it by one again (additive increase, multiplicative decrease, as TCP does). A slot is
+held for one attempt only, so a throttled request waits for a place again before it retries.
+Throttling answers to requests sent before the last halving count once: they were sent under
+the older, higher limit, and halving again for each of them would drive the limit to 1.
 """
 
 from __future__ import annotations
@@ -20,25 +23,33 @@ class AdaptiveLimit:
         self.ceiling = ceiling
         self.limit = ceiling
         self.in_flight = 0
+        self.most_in_flight = 0
         self._successes = 0
+        self._generation = 0
         self._changed = threading.Condition()
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Wait until fewer than `limit` requests are in flight, and hold one place."""
+    def slot(self) -> Iterator[int]:
+        """Wait until fewer than `limit` requests are in flight, and hold one place; gives the
+        limit's generation, for `throttled`."""
         with self._changed:
             self._changed.wait_for(lambda: self.in_flight < self.limit)
             self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            generation = self._generation
         try:
-            yield
+            yield generation
         finally:
             with self._changed:
                 self.in_flight -= 1
                 self._changed.notify_all()
 
-    def throttled(self) -> None:
+    def throttled(self, generation: int) -> None:
+        """A request sent in `generation` was throttled: halve the limit, once per generation."""
         with self._changed:
-            self.limit = max(1, self.limit // 2)
+            if generation == self._generation:
+                self.limit = max(1, self.limit // 2)
+                self._generation += 1
             self._successes = 0
 
     def succeeded(self) -> None:

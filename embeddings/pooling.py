@@ -23,6 +23,10 @@ Layout = Literal["tokens", "pooled"]
 _PREVIEW_CHARS: Final = 160
 
 
+_SHAPE_LEVELS: Final = 6
+"""Levels of nesting a shape shows before it says how many more there are."""
+
+
 def describe_shape(value: Any) -> str:
     """A compact shape such as `[2][1][7][384] of float`, following the first element."""
     dims = []
@@ -31,6 +35,8 @@ def describe_shape(value: Any) -> str:
         if not value:
             break
         value = value[0]
+    if len(dims) > _SHAPE_LEVELS:
+        dims[_SHAPE_LEVELS:] = [f"...({len(dims) - _SHAPE_LEVELS} more levels)"]
     if isinstance(value, dict):
         leaf = "object with keys " + ", ".join(sorted(map(str, value)))[:80]
     else:
@@ -42,7 +48,7 @@ def _unexpected(body: Any, expected: str) -> UnexpectedResponseError:
     try:
         preview = json.dumps(body)[:_PREVIEW_CHARS]
     except (RecursionError, ValueError):
-        preview = "(nested too deeply to show)"
+        preview = "(which cannot be shown: nested too deeply, or a number too long)"
     return UnexpectedResponseError(
         f"the endpoint returned {describe_shape(body)}, expected {expected}; "
         f"the response began: {preview}"
@@ -103,14 +109,20 @@ def sentence_embeddings(body: Any, expected_count: int) -> tuple[list[Vector], L
     # A lone text may come without the batch dimension: `[D]` pooled or `[T][D]` tokens. A
     # one-row matrix is a batch of one pooled vector: token output always has [CLS] and [SEP].
     if expected_count == 1 and (_is_vector(body) or (_is_matrix(body) and len(body) > 1)):
-        vector, layout = sentence_embedding(body)
+        try:
+            vector, layout = sentence_embedding(body)
+        except OverflowError:
+            raise _unexpected(body, "numbers a float can hold") from None
         return [vector], layout
     if not isinstance(body, list) or len(body) != expected_count:
         raise _unexpected(body, f"one result for each of the {expected_count} texts sent")
     vectors: list[Vector] = []
     layouts: set[Layout] = set()
     for item in body:
-        vector, layout = sentence_embedding(item)
+        try:
+            vector, layout = sentence_embedding(item)
+        except OverflowError:  # an integer literal past any float
+            raise _unexpected(item, "numbers a float can hold") from None
         vectors.append(vector)
         layouts.add(layout)
     dimensions = {len(vector) for vector in vectors}

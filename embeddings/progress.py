@@ -31,6 +31,8 @@ class TerminalProgress:
     def __call__(self, done: int, total: int, elapsed: float) -> None:
         if not self.enabled or elapsed < QUIET_SECONDS:
             return
+        if done == total and self._last_drawn is None:
+            return  # over with its first report: a long request, not a long job
         now = self._clock()
         drawn_lately = self._last_drawn is not None and now - self._last_drawn < REDRAW_SECONDS
         if done < total and drawn_lately:

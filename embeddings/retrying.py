@@ -3,15 +3,18 @@
 botocore's own retries are off: each of its attempts would wait a full read timeout on top of
 any deadline. Every attempt is made here instead (tenacity runs the loop), with capped
 exponential backoff and full jitter, and each attempt is told how long it may still take: the
-request's read timeout shrinks to what is left of the deadline. So `deadline_seconds` bounds a
-request's whole life: every attempt's connection and waits for the answer, and every pause
-between attempts. (A server that trickles its answer a byte at a time can still stretch a
-read, which a read timeout measures between bytes.)
+request's read timeout shrinks to what is left of the deadline, and no attempt starts with
+less than MIN_ATTEMPT_SECONDS left. So a request ends within `deadline_seconds`, every attempt,
+answer body and pause between attempts included, plus at most the time its last attempt spent
+connecting (botocore's connect timeout, 5 s or the deadline if shorter, cannot change per
+attempt). A server that trickles its answer a byte at a time can also stretch a read, as a
+read timeout counts the time between bytes.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +28,7 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
+    ResponseStreamingError,
 )
 
 from embeddings.errors import EndpointUnavailableError
@@ -54,15 +58,25 @@ _TRANSIENT_EXCEPTIONS: Final = (
     ConnectTimeoutError,
     ConnectionClosedError,
     EndpointConnectionError,
+    ResponseStreamingError,  # the connection dropped while the answer's body came
 )
 
 
-def botocore_config(read_timeout: float = READ_TIMEOUT_SECONDS) -> Config:
+class StoppedError(Exception):
+    """Internal: the work this request belonged to has failed or was interrupted."""
+
+
+def botocore_config(
+    read_timeout: float = READ_TIMEOUT_SECONDS,
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+    connections: int = 10,
+) -> Config:
     """Client settings: botocore makes one attempt; `RetryPolicy` makes the others."""
     return Config(
         retries={"mode": "standard", "total_max_attempts": 1},
         read_timeout=read_timeout,
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        connect_timeout=connect_timeout,
+        max_pool_connections=connections,
     )
 
 
@@ -103,15 +117,21 @@ class RetryPolicy:
     deadline_seconds: float = 120.0
     base_delay_seconds: float = 1.0
     max_delay_seconds: float = 20.0
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None
+    """How to pause between attempts; None waits in real time, and wakes at once when the work
+    the request belongs to stops."""
     clock: Callable[[], float] = time.monotonic
     jitter: Callable[[], float] = field(default=random.random)
     """A uniform draw from [0, 1): the share of the capped delay to wait."""
     on_retry: Callable[[int, BaseException, float], None] | None = None
     """Called before each wait with the attempt number, the error and the delay."""
 
-    def call(self, operation: Callable[[float], T]) -> T:
-        """`operation(seconds_left)` until it succeeds, fails for good, or time runs out."""
+    def call(
+        self, operation: Callable[[Callable[[], float]], T], stop: threading.Event | None = None
+    ) -> T:
+        """`operation(time_left)` until it succeeds, fails for good, or time runs out;
+        `time_left()` gives the seconds left of the deadline. Once `stop` is set no attempt
+        starts and no pause goes on: StoppedError is raised."""
         started = self.clock()
 
         def left() -> float:
@@ -125,15 +145,31 @@ class RetryPolicy:
             if self.on_retry is not None and error is not None:
                 self.on_retry(state.attempt_number, error, state.upcoming_sleep or 0.0)
 
+        def attempt() -> T:
+            if stop is not None and stop.is_set():
+                raise StoppedError
+            return operation(left)
+
+        def pause(seconds: float) -> None:
+            if self.sleep is not None:
+                self.sleep(seconds)
+            elif stop is not None:
+                stop.wait(seconds)
+            else:
+                time.sleep(seconds)
+            if stop is not None and stop.is_set():
+                raise StoppedError
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(is_retryable),
             wait=lambda state: self._delay(state.attempt_number),
             stop=out_of_time,
-            sleep=self.sleep,
+            sleep=pause,
             before_sleep=report,
+            reraise=False,
         )
         try:
-            return retrying(lambda: operation(left()))
+            return retrying(attempt)
         except tenacity.RetryError as gave_up:
             error = gave_up.last_attempt.exception()
             attempts = gave_up.last_attempt.attempt_number

@@ -44,6 +44,8 @@ CPU_TOKENS_PER_BATCH = 4096
 GPU_TOKENS_PER_BATCH = 65536
 """A GPU keeps gaining up to hundreds of texts a batch; MiniLM's activations for 64k tokens take
 about 1 GB."""
+MAX_TOKENS_PER_BATCH = 1048576
+"""16 times the GPU default: past it one batch's activations outgrow most GPUs' memory."""
 FALLBACK_MAX_LENGTH = 512
 JSON_CONTENT_TYPE = "application/json"
 
@@ -70,15 +72,13 @@ def tokens_per_batch(on_gpu: bool, environment: Any = None) -> int:
     raw = (os.environ if environment is None else environment).get(TOKENS_PER_BATCH_VARIABLE)
     if raw is None or not raw.strip():
         return GPU_TOKENS_PER_BATCH if on_gpu else CPU_TOKENS_PER_BATCH
-    try:
-        budget = int(raw)
-    except ValueError:
-        budget = 0
-    if budget < 1:
+    digits = raw.strip()
+    budget = int(digits) if digits.isascii() and digits.isdigit() else 0
+    if not 1 <= budget <= MAX_TOKENS_PER_BATCH:
         raise ValueError(
             f"{TOKENS_PER_BATCH_VARIABLE}={raw!r} is not allowed: give a whole number of "
-            f"tokens of at least 1 (defaults: {CPU_TOKENS_PER_BATCH} on CPU, "
-            f"{GPU_TOKENS_PER_BATCH} on GPU)"
+            f"tokens from 1 to {MAX_TOKENS_PER_BATCH} (defaults: {CPU_TOKENS_PER_BATCH} on "
+            f"CPU, {GPU_TOKENS_PER_BATCH} on GPU)"
         )
     return budget
 

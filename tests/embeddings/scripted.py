@@ -14,6 +14,8 @@ from typing import Any
 
 Answer = tuple[int, dict[str, str], bytes]
 """Status, headers, body."""
+CUT_AFTER = "X-Scripted-Cut-After"
+"""A header the server does not send: it sends that many bytes of the body, then hangs up."""
 
 
 def json_reply(text: str) -> Answer:
@@ -23,6 +25,12 @@ def json_reply(text: str) -> Answer:
 
 def ok(value: Any) -> Answer:
     return json_reply(json.dumps(value))
+
+
+def cut_off(answer: Answer, keep: int) -> Answer:
+    """`answer` with its body cut after `keep` bytes and the connection closed."""
+    status, headers, body = answer
+    return status, {**headers, CUT_AFTER: str(keep)}, body
 
 
 def service_error(status: int, code: str, message: str) -> Answer:
@@ -64,14 +72,17 @@ def scripted_endpoint(script: Callable[[dict[str, Any]], Answer]) -> Iterator[Sc
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             status, headers, body = endpoint.handle(raw)
+            cut = headers.pop(CUT_AFTER, None)
             try:
                 self.send_response(status)
                 for key, value in {**headers, "Content-Length": str(len(body))}.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(body if cut is None else body[: int(cut)])
             except OSError:  # the client gave up waiting
                 pass
+            if cut is not None:
+                self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

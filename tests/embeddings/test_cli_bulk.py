@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,9 +16,12 @@ from typing import Any
 import botocore.session
 import pytest
 
-from embeddings.cli import MAX_CONCURRENCY, main
-from tests.embeddings.scripted import Answer, scripted_endpoint
+from embeddings.cli import main
+from embeddings.client import MAX_CONCURRENCY
+from tests.embeddings.scripted import Answer, hang, scripted_endpoint
 from tests.embeddings.test_client_promises import pooled, vector_of
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Terminal(io.StringIO):
@@ -46,7 +53,8 @@ def invoke(
 
 
 def slow(body: dict[str, Any]) -> Answer:
-    time.sleep(0.3)
+    """Six requests take 2 s in all at concurrency 2: past QUIET_SECONDS before the last."""
+    time.sleep(0.5)
     return pooled(body)
 
 
@@ -104,3 +112,42 @@ def test_a_bad_concurrency_is_refused_naming_the_flag_and_what_is_allowed(
 def test_the_concurrency_ceiling_is_the_services() -> None:
     model = botocore.session.get_session().get_service_model("sagemaker")
     assert model.shape_for("ServerlessMaxConcurrency").metadata["max"] == MAX_CONCURRENCY
+
+
+def test_ctrl_c_during_a_concurrent_job_exits_at_once(
+    bulk_file: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    """Four requests hung in flight: Ctrl-C ends the command in a moment, with 130, not when
+    their read timeouts or deadlines run out."""
+    path, _ = bulk_file
+    with scripted_endpoint(hang(60)) as endpoint:
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "embeddings", "invoke", "--endpoint", "scripted",
+             "--region", "us-east-1", "--file", str(path), "--concurrency", "4"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while endpoint.in_flight < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert endpoint.in_flight >= 1
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+        elapsed = time.monotonic() - started
+
+    assert code == 130
+    assert elapsed < 3
+    assert b"Traceback" not in process.stderr.read()  # type: ignore[union-attr]
+
+
+def test_raw_with_concurrency_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["invoke", "--raw", "x", "--concurrency", "2", "--region", "us-east-1"]) == 1
+    assert capsys.readouterr().err == (
+        "error: --concurrency is for embedding texts; --raw sends one request\n"
+    )

@@ -6,23 +6,32 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import socket
 import threading
 import time
+from functools import partial
 from typing import Any
 
+import numpy as np
 import pytest
 
+import embeddings
 from embeddings import EmbeddingClient
 from embeddings.errors import (
     AccessDeniedError,
     EmbeddingError,
     EndpointUnavailableError,
+    InvalidInputError,
     ModelInvocationError,
+    PayloadTooLargeError,
     ServiceError,
     UnexpectedResponseError,
 )
+from embeddings.handler.inference import float32_json
+from embeddings.retrying import RetryPolicy
 from tests.embeddings.scripted import (
     Answer,
+    cut_off,
     hang,
     json_reply,
     ok,
@@ -78,15 +87,18 @@ def test_the_deadline_bounds_a_hung_endpoint(
     assert f"(deadline {deadline:.0f} s)" in str(raised.value)
 
 
+@pytest.mark.parametrize(("answer_seconds", "deadline"), [(1.5, 2.5), (0.3, 1.0), (1.5, 6.0)])
 def test_a_slow_answer_within_the_deadline_is_waited_for(
-    aws: None, monkeypatch: pytest.MonkeyPatch
+    aws: None, monkeypatch: pytest.MonkeyPatch, answer_seconds: float, deadline: float
 ) -> None:
+    """The whole of what is left goes to waiting for the answer: none is held back."""
+
     def slow(body: dict[str, Any]) -> Answer:
-        time.sleep(1.5)
+        time.sleep(answer_seconds)
         return pooled(body)
 
     with scripted_endpoint(slow) as endpoint:
-        client = client_at(endpoint.url, monkeypatch, deadline_seconds=10)
+        client = client_at(endpoint.url, monkeypatch, deadline_seconds=deadline)
 
         assert client.embed_one("hello") == pytest.approx(vector_of("hello"))
         assert endpoint.requests == 1
@@ -235,9 +247,12 @@ def test_throttling_lowers_the_requests_in_flight_and_every_text_still_comes_bac
         client.retry_policy.max_delay_seconds = 0.5
         vectors = client.embed(texts)
 
+    throttled = endpoint.requests - 30  # 60 texts, 2 a request: 30 answered
     assert vectors == [pytest.approx(vector_of(text)) for text in texts]
-    assert client.concurrency.limit < 8
-    assert endpoint.requests > 30  # the throttled ones were sent again
+    assert client.in_flight.limit < 8
+    # 6 of the first 8 are throttled; then the limit halves once per round, not once per
+    # throttled answer, and throttled requests wait for a place before they try again.
+    assert 6 <= throttled < 20
 
 
 def test_progress_is_reported_per_batch(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,12 +273,16 @@ def test_progress_is_reported_per_batch(aws: None, monkeypatch: pytest.MonkeyPat
 
 
 def test_json_numbers_of_both_forms_are_read(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """17-digit doubles (the stock container) and float32's shortest form (our handler)."""
-    short = [float(f"{x:.8g}") for x in vector_of("x")]
-    answer = json.dumps([short]).replace(".0,", ",")
-    with scripted_endpoint(lambda _: json_reply(answer)) as endpoint:
-        client = client_at(endpoint.url, monkeypatch)
-        assert client.embed_one("x") == pytest.approx(vector_of("x"), abs=1e-7)
+    """17-digit doubles (the stock container) and float32's shortest form (our handler's
+    writer): the same embedding, to float32's precision, either way."""
+    unit = np.asarray([vector_of("x")], dtype=np.float32)
+    doubles = json.dumps(unit.tolist())
+    shortest = float32_json(unit)
+    assert len(shortest) < 0.75 * len(doubles)
+    for answer in (doubles, shortest):
+        with scripted_endpoint(partial(lambda text, _: json_reply(text), answer)) as endpoint:
+            vector = client_at(endpoint.url, monkeypatch).embed_one("x")
+        assert vector == pytest.approx(unit[0].tolist(), abs=1e-7)
 
 
 def test_a_failed_batch_stops_the_batches_not_yet_sent(
@@ -284,3 +303,186 @@ def test_a_failed_batch_stops_the_batches_not_yet_sent(
             client.embed([f"t{i}" for i in range(100)])
 
     assert endpoint.requests <= 5
+
+
+def test_a_failure_behind_a_slow_batch_stops_the_job_at_once(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch 1 takes 4 s, batch 2 is refused at once: the refusal is raised at once, and no
+    other batch is sent."""
+
+    def script(body: dict[str, Any]) -> Answer:
+        text = body["inputs"][0]
+        if text == "t1":
+            time.sleep(4)
+        if text == "t2":
+            return service_error(400, "ValidationError", "1 validation error detected")
+        return pooled(body)
+
+    with scripted_endpoint(script) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, concurrency=2, max_texts_per_request=1)
+        started = time.monotonic()
+        with pytest.raises(ServiceError):
+            client.embed([f"t{i}" for i in range(200)])
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 1.5
+    assert endpoint.requests <= 4
+
+
+def test_a_failure_stops_the_retries_of_requests_in_flight(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One request refused while another is being throttled: the call ends at once, not when
+    the throttled one's deadline passes."""
+
+    def script(body: dict[str, Any]) -> Answer:
+        text = body["inputs"][0]
+        if text == "t1":
+            return service_error(400, "ThrottlingException", "Rate exceeded")
+        if text == "t2":
+            time.sleep(0.3)
+            return service_error(400, "ValidationError", "1 validation error detected")
+        return pooled(body)
+
+    with scripted_endpoint(script) as endpoint:
+        client = client_at(
+            endpoint.url, monkeypatch, concurrency=2, max_texts_per_request=1, deadline_seconds=8
+        )
+        started = time.monotonic()
+        with pytest.raises(ServiceError):
+            client.embed(["t0", "t1", "t2", "t3"])
+        elapsed = time.monotonic() - started
+        time.sleep(1.5)  # long enough for a retry that should not come
+        sent_after = endpoint.requests
+
+    assert elapsed < 1.5
+    assert [body["inputs"][0] for body in endpoint.bodies].count("t3") == 0
+    assert sent_after == endpoint.requests
+
+
+def test_a_connection_dropped_mid_answer_is_retried(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = iter([0, 1])
+
+    def script(body: dict[str, Any]) -> Answer:
+        answer = pooled(body)
+        return cut_off(answer, 10) if next(answers, 1) == 0 else answer
+
+    with scripted_endpoint(script) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, deadline_seconds=10)
+        client.retry_policy.base_delay_seconds = 0.05
+
+        assert client.embed_one("hello") == pytest.approx(vector_of("hello"))
+        assert endpoint.requests == 2
+
+
+def test_a_host_that_never_accepts_is_bounded_by_the_deadline_and_its_connect(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listener whose backlog is full: SYNs go unanswered, connecting hangs."""
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        address = full.getsockname()
+        fillers = []
+        for _ in range(8):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(address)
+            fillers.append(filler)
+        time.sleep(0.2)
+        client = client_at(f"http://{address[0]}:{address[1]}", monkeypatch, deadline_seconds=2)
+        started = time.monotonic()
+        with pytest.raises(EndpointUnavailableError):
+            client.embed_one("hello")
+        elapsed = time.monotonic() - started
+        for filler in fillers:
+            filler.close()
+
+    assert elapsed < 2 + 2 + 0.5  # the deadline, plus at most one connect timeout (2 s here)
+
+
+@pytest.mark.parametrize(
+    "answer", ["[[" + "1" * 400 + ", 0.5]]", "[" + "1" * 400 + ", 0.5]", "[[1e400, 0.5]]"]
+)
+def test_numbers_no_float_holds_are_an_unexpected_response(
+    aws: None, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    with scripted_endpoint(lambda _: json_reply(answer)) as endpoint:
+        client = client_at(endpoint.url, monkeypatch)
+        with pytest.raises(UnexpectedResponseError):
+            client.embed_one("x")
+
+
+def test_a_413_is_too_large_with_the_services_own_code(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with scripted_endpoint(lambda _: service_error(413, "PayloadTooLarge", "too big")) as endpoint:
+        client = client_at(endpoint.url, monkeypatch)
+        with pytest.raises(PayloadTooLargeError) as one_text:
+            client.embed_one("x")
+        with pytest.raises(PayloadTooLargeError) as raw:
+            client.invoke_raw({"inputs": "x"})
+
+    for raised in (one_text, raw):
+        assert (raised.value.code, raised.value.service_message) == ("PayloadTooLarge", "too big")
+
+
+def test_every_error_the_readme_names_is_importable_from_the_package() -> None:
+    for name in (
+        "AccessDeniedError",
+        "ServiceError",
+        "EndpointNotFoundError",
+        "EndpointUnavailableError",
+        "InvalidInputError",
+        "ModelInvocationError",
+        "PayloadTooLargeError",
+        "UnexpectedResponseError",
+        "ConfigurationError",
+    ):
+        assert issubclass(getattr(embeddings, name), embeddings.EmbeddingError)
+
+
+def test_a_retry_policy_passed_in_is_left_as_it_was(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    policy = RetryPolicy(deadline_seconds=5, on_retry=lambda attempt, *_: seen.append(attempt))
+    answers = iter([service_error(400, "ThrottlingException", "Rate exceeded")])
+
+    with scripted_endpoint(lambda body: next(answers, None) or pooled(body)) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, retry_policy=policy)
+        client.embed_one("x")
+
+    assert seen == [1]  # the caller's own callback still runs
+    assert client.retry_policy is policy
+    assert policy.deadline_seconds == 5
+
+
+def test_bad_options_are_refused_all_at_once(aws: None) -> None:
+    with pytest.raises(ValueError, match="max_texts_per_request") as raised:
+        EmbeddingClient(
+            "x",
+            "us-east-1",
+            deadline_seconds=float("nan"),
+            read_timeout_seconds=0,
+            concurrency=2.5,  # type: ignore[arg-type]
+            max_texts_per_request=True,
+        )
+
+    assert str(raised.value) == (
+        "max_texts_per_request=True: give a whole number from 1 to 100000; "
+        "concurrency=2.5: give a whole number from 1 to 200; "
+        "read_timeout_seconds=0: give a finite number of seconds above 0; "
+        "deadline_seconds=nan: give a finite number of seconds above 0"
+    )
+    with pytest.raises(ValueError, match="deadline_seconds and retry_policy both given"):
+        EmbeddingClient("x", "us-east-1", deadline_seconds=5, retry_policy=RetryPolicy())
+
+
+def test_a_payload_with_nan_is_refused_before_it_is_sent(aws: None) -> None:
+    client = EmbeddingClient("x", "us-east-1")
+    with pytest.raises(InvalidInputError, match="cannot be sent as JSON"):
+        client.invoke_raw({"inputs": "x", "parameters": {"threshold": float("nan")}})

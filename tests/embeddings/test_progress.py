@@ -71,3 +71,12 @@ def test_nothing_on_a_pipe_or_a_closed_stream() -> None:
     closed.close()
     assert not TerminalProgress(closed).enabled
     assert pipe.getvalue() == ""
+
+
+def test_a_job_over_with_its_first_report_prints_nothing() -> None:
+    """One slow request is not a long job: no line that says 1/1 done."""
+    stream = Terminal()
+    progress = TerminalProgress(stream, clock=Clock())
+    progress(1, 1, QUIET_SECONDS * 3)
+    progress.finish()
+    assert stream.getvalue() == ""

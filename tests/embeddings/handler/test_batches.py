@@ -45,6 +45,7 @@ def test_short_texts_make_big_batches_on_a_gpu() -> None:
         (True, {"EMBEDDING_TOKENS_PER_BATCH": "  "}, GPU_TOKENS_PER_BATCH),
         (False, {"EMBEDDING_TOKENS_PER_BATCH": "1024"}, 1024),
         (True, {"EMBEDDING_TOKENS_PER_BATCH": "1"}, 1),
+        (True, {"EMBEDDING_TOKENS_PER_BATCH": " 1048576 "}, 1048576),
     ],
 )
 def test_the_budget_is_the_devices_unless_set(
@@ -53,11 +54,13 @@ def test_the_budget_is_the_devices_unless_set(
     assert tokens_per_batch(on_gpu, environment) == expected
 
 
-@pytest.mark.parametrize("value", ["0", "-5", "lots", "1.5", "1e4"])
+@pytest.mark.parametrize(
+    "value", ["0", "-5", "lots", "1.5", "1e4", "1_000", "\uff11\uff10", "99999999999999999999"]
+)
 def test_a_bad_budget_names_the_variable_and_what_is_allowed(value: str) -> None:
     with pytest.raises(ValueError, match="EMBEDDING_TOKENS_PER_BATCH") as raised:
         tokens_per_batch(False, {"EMBEDDING_TOKENS_PER_BATCH": value})
     assert str(raised.value) == (
-        f"EMBEDDING_TOKENS_PER_BATCH={value!r} is not allowed: give a whole number of tokens of "
-        "at least 1 (defaults: 4096 on CPU, 65536 on GPU)"
+        f"EMBEDDING_TOKENS_PER_BATCH={value!r} is not allowed: give a whole number of tokens "
+        "from 1 to 1048576 (defaults: 4096 on CPU, 65536 on GPU)"
     )
