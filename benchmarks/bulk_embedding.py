@@ -4,12 +4,12 @@
 
 All in one run, on the same texts (1,000 varied ones by default):
 
-1. In this process, embeddings/handler/inference.py doing a whole request's work (input_fn,
+1. In this process, container/inference.py doing a whole request's work (input_fn,
    predict_fn, output_fn) against sentence-transformers' `encode(normalize_embeddings=True)`,
    on the same weights: texts/s and their ratio; the answer's bytes per text and the time to
    write it, against `json.dumps` of the same vectors (what the handler wrote before).
    `--baseline-handler` measures another copy of the handler the same way, e.g. an older one:
-   `git show COMMIT:embeddings/handler/inference.py > /tmp/old_inference.py`.
+   `git show COMMIT:container/inference.py > /tmp/old_inference.py`.
    `--device cuda` runs both on the GPU (the handler takes it whenever torch sees one).
 2. `EmbeddingClient(concurrency=N)` for N = 1, 2 and 4, texts/s: against the local endpoint
    (`serve --sentence-embeddings` in a subprocess), whose requests share this machine's CPUs,
@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.embed_throughput import client_for, local_endpoint, varied_texts  # noqa: E402
+from container import INFERENCE_SCRIPT  # noqa: E402
 from embeddings import EmbeddingClient  # noqa: E402
-from embeddings.handler import INFERENCE_SCRIPT  # noqa: E402
 from embeddings.server.handler import Handler, load_handler  # noqa: E402
 from tests.embeddings.scripted import Answer, ok, scripted_endpoint  # noqa: E402
 
@@ -98,7 +98,7 @@ def compare_in_process(
         print(f"{name:<40}{len(texts) / value:>10.1f}{ceiling / value:>26.2f}")
 
     vectors = encoder.encode(texts, normalize_embeddings=True).astype(np.float32)
-    from embeddings.handler.inference import float32_json
+    from container.inference import float32_json
 
     ours = float32_json(vectors)
     theirs = json.dumps(vectors.tolist())

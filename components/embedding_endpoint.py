@@ -26,7 +26,7 @@ from components import model_archive, naming, operations, policies
 from components.args import EmbeddingEndpointArgs
 from components.images import HUGGINGFACE_INFERENCE_REPOSITORY
 from components.stack_config import aws_region
-from embeddings.handler import INFERENCE_SCRIPT
+from container import INFERENCE_SCRIPT
 
 TYPE_TOKEN: Final = "alex:sagemaker:EmbeddingEndpoint"
 VARIANT_NAME: Final = "AllTraffic"

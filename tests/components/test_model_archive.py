@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 
 from components import model_archive
-from embeddings.handler import INFERENCE_SCRIPT
+from container import INFERENCE_SCRIPT
 
 
 def members(archive: bytes) -> dict[str, tarfile.TarInfo]:

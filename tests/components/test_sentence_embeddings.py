@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettingsError
-from embeddings.handler import INFERENCE_SCRIPT
+from container import INFERENCE_SCRIPT
 from tests.conftest import StartPulumi
 from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness
 from tests.resource_types import (

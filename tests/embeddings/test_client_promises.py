@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import embeddings
+from container.inference import float32_json
 from embeddings import EmbeddingClient
 from embeddings.errors import (
     AccessDeniedError,
@@ -27,7 +28,6 @@ from embeddings.errors import (
     ServiceError,
     UnexpectedResponseError,
 )
-from embeddings.handler.inference import float32_json
 from embeddings.retrying import RetryPolicy
 from tests.embeddings.scripted import (
     Answer,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from embeddings.server import wait_until_answering
-from tests.embeddings.conftest import model_path
+from tests.conftest import model_path
 
 ROOT = Path(__file__).resolve().parents[3]
 ENDPOINT = "alex-embedding-endpoint"

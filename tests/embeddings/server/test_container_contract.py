@@ -2,7 +2,7 @@
 
 tests/fixtures/container_answers.json holds what multi-model-server with the inference toolkit
 (2.1.1, transformers 4.26, the default image's) answered to each kind of request, with the stock
-handler and with embeddings/handler/inference.py: status, content type, the error body byte for
+handler and with container/inference.py: status, content type, the error body byte for
 byte, and the vectors' shapes and leading values. Each is replayed against `serve`.
 """
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from embeddings.server import wait_until_answering
-from tests.embeddings.conftest import model_path
+from tests.conftest import model_path
 from tests.embeddings.server.conftest import ENDPOINT, ROOT, RunningServer
 
 

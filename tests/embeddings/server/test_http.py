@@ -22,7 +22,7 @@ import pytest
 from embeddings.server import DRAIN_SECONDS, wait_until_answering
 from embeddings.server.app import BODY_IDLE_SECONDS, CONTAINER_QUEUE
 from embeddings.server.protocol import HEADER_TIMEOUT_SECONDS
-from tests.embeddings.conftest import model_path
+from tests.conftest import model_path
 from tests.embeddings.server.conftest import (
     ENDPOINT,
     ROOT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from embeddings.handler.inference import (
+from container.inference import (
     CPU_TOKENS_PER_BATCH,
     GPU_TOKENS_PER_BATCH,
     plan_batches,

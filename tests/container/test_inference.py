@@ -1,4 +1,4 @@
-"""embeddings/handler/inference.py in-process, with the real weights."""
+"""container/inference.py in-process, with the real weights."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from embeddings.handler import INFERENCE_SCRIPT
+from container import INFERENCE_SCRIPT
 from embeddings.server.handler import load_handler
-from tests.embeddings.conftest import model_path
+from tests.conftest import model_path
 from tests.embeddings.server.texts import LONG_PARAGRAPH, VARIED_TEXTS
 from tests.embeddings.vectors import cosine
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from embeddings.handler.inference import float32_json
+from container.inference import float32_json
 
 RNG = np.random.default_rng(20261125)
 
