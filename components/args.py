@@ -37,6 +37,7 @@ from components.settings import (
     rule,
 )
 from components.settings import check as _check
+from container import tei
 
 
 def _token(value: object) -> object:
@@ -72,9 +73,12 @@ def _one_per_name(arns: Sequence[str]) -> str | None:
 
 _SET_BY_COMPONENT: Final = {
     "HF_MODEL_ID": "model_id",
+    "MODEL_ID": "model_id",  # TEI's own name for it
     "HF_TASK": "task",
     "HF_MODEL_REVISION": "model_revision",
+    "REVISION": "model_revision",
     "HF_API_TOKEN": "hf_api_token",
+    "HF_TOKEN": "hf_api_token",
 }
 _HUB_PART: Final = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"  # the Hub's own limits
 _PARTITION: Final = r"aws[a-z-]*"
@@ -161,6 +165,10 @@ class EmbeddingEndpointArgs(Settings):
         str | None, StringConstraints(pattern=checks.whole(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}"))
     ] = None
     """Hub branch, tag or commit to pin the model to; unset uses the default branch."""
+    runtime: images.Runtime = "huggingface"
+    """What serves the model: huggingface (the HuggingFace inference image: token vectors, or
+    sentence embeddings with `sentence_embeddings`) or tei (Text Embeddings Inference: pooled,
+    normalised sentence embeddings, no custom code)."""
     task: Annotated[
         str,
         StringConstraints(pattern=checks.whole(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")),
@@ -169,11 +177,18 @@ class EmbeddingEndpointArgs(Settings):
             lambda s: not s.sentence_embeddings,
             "has no effect with `sentence_embeddings` on: its handler always pools; remove it",
         ),
+        Applies(
+            ("runtime",),
+            lambda s: s.runtime == "huggingface",
+            "has no effect with `runtime` 'tei': TEI serves embeddings and has no task; remove it",
+        ),
     ] = "feature-extraction"
-    """Lower-case pipeline task the container runs (HF_TASK)."""
+    """Lower-case pipeline task the container runs (HF_TASK; huggingface runtime)."""
     image_tag: Annotated[
-        str,
-        StringConstraints(pattern=checks.whole(images.tag_pattern("cpu|gpu"))),
+        str | None,
+        StringConstraints(pattern=checks.whole(
+            f"{images.tag_pattern('cpu|gpu')}|{images.tei_tag_pattern('cpu|gpu')}"
+        )),
         _check(lambda tag: "is a GPU tag, and serverless endpoints have no GPUs (GPU instances "
                "run the GPU build of the CPU tag, or `gpu_image_tag`)" if "-gpu-" in tag else None),
         Applies(
@@ -181,9 +196,10 @@ class EmbeddingEndpointArgs(Settings):
             lambda s: not (s.runs_on_gpu and s.gpu_image_tag),
             "has no effect: the GPU instance runs `gpu_image_tag`; remove one of them",
         ),
-    ] = images.EXAMPLE_CPU_TAG  # fmt: skip
-    """Full CPU tag of the huggingface-pytorch-inference image (such as the default); the
-    registry is looked up per region."""
+    ] = None  # fmt: skip
+    """Full CPU tag of the runtime's image, looked up per region; unset for the tested release
+    (huggingface-pytorch-inference 1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04, tei-cpu
+    2.0.1-tei1.8.2-cpu-py310-ubuntu22.04)."""
     hf_api_token: Annotated[
         str | pulumi.Output[str] | None, PlainValidator(_token), StackSecret()
     ] = None
@@ -193,9 +209,17 @@ class EmbeddingEndpointArgs(Settings):
     ] = Field(default_factory=dict)
     """Extra container variables: names of letters, digits and '_', values of at most 1024
     characters."""
-    sentence_embeddings: bool = False
+    sentence_embeddings: Annotated[
+        bool,
+        Applies(
+            ("runtime",),
+            lambda s: s.runtime == "huggingface",
+            "cannot be combined with `runtime` 'tei': TEI always returns pooled, normalised "
+            "sentence embeddings; remove `sentence_embeddings`",
+        ),
+    ] = False
     """Serve one normalised sentence embedding per text (handler code shipped in an S3 model
-    archive) instead of the container's token vectors."""
+    archive) instead of the container's token vectors (huggingface runtime)."""
 
     # ---- Where it runs, and how much of it: serverless capacity, or realtime instances
 
@@ -242,7 +266,9 @@ class EmbeddingEndpointArgs(Settings):
     """Realtime, instances when the endpoint is created: 1 or more (quotas are per account)."""
     gpu_image_tag: Annotated[
         str | None,
-        StringConstraints(pattern=checks.whole(images.tag_pattern("gpu"))),
+        StringConstraints(
+            pattern=checks.whole(f"{images.tag_pattern('gpu')}|{images.tei_tag_pattern('gpu')}")
+        ),
         _REALTIME,
         Applies(
             ("instance_type",),
@@ -252,7 +278,7 @@ class EmbeddingEndpointArgs(Settings):
     ] = None
     """Realtime GPU instances: the GPU image tag (such as
     1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04) when `image_tag` has no known GPU
-    build."""
+    build (the runtime's default and the registered TEI releases have one)."""
     autoscaling_min_capacity: Annotated[_Instances, _REALTIME] = None
     """Realtime, the fewest instances (1 when only a maximum is set)."""
     autoscaling_max_capacity: Annotated[_Instances, _REALTIME] = None
@@ -374,11 +400,23 @@ class EmbeddingEndpointArgs(Settings):
         return self.instance_type is not None and images.is_gpu_instance(self.instance_type)
 
     @property
+    def cpu_image_tag(self) -> str:
+        """The CPU tag: the one given, else the runtime's default."""
+        return self.image_tag or images.RUNTIMES[self.runtime].default_cpu_tag
+
+    @property
     def effective_image_tag(self) -> str:
         """The tag the model runs: the GPU build on a GPU instance."""
         if self.runs_on_gpu:
-            return images.gpu_tag_for(self.image_tag, self.gpu_image_tag) or self.image_tag
-        return self.image_tag
+            gpu_tag = images.gpu_tag_for(self.runtime, self.cpu_image_tag, self.gpu_image_tag)
+            return gpu_tag or self.cpu_image_tag
+        return self.cpu_image_tag
+
+    @property
+    def image_repository(self) -> str:
+        """The runtime's repository for the instance: tei-cpu or tei for TEI."""
+        runtime = images.RUNTIMES[self.runtime]
+        return runtime.gpu_repository if self.runs_on_gpu else runtime.cpu_repository
 
     @property
     def creates_role(self) -> bool:
@@ -396,16 +434,44 @@ class EmbeddingEndpointArgs(Settings):
         low, high = self.autoscaling_min_capacity or 1, self.autoscaling_max_capacity
         return (low, high) if not self.is_serverless and high is not None else None
 
-    @rule("mode", "instance_type", "image_tag", "gpu_image_tag")
+    @rule("mode", "instance_type", "image_tag", "gpu_image_tag", "runtime")
     def _gpu_image(self, context: Context) -> Iterator[Problem]:
         if not self.is_serverless and self.instance_type is None:
             yield Problem("instance_type", "is required with `mode` 'realtime', e.g. 'ml.m5.large'")
-        elif self.runs_on_gpu and images.gpu_tag_for(self.image_tag, self.gpu_image_tag) is None:
+        elif (
+            self.runs_on_gpu
+            and images.runtime_of_tag(self.cpu_image_tag) == self.runtime
+            and images.gpu_tag_for(self.runtime, self.cpu_image_tag, self.gpu_image_tag) is None
+        ):
             yield Problem(
                 "gpu_image_tag",
-                f"is needed: {self.instance_type} has GPUs and `image_tag` {self.image_tag!r} "
-                "has no known GPU build; give its GPU tag",
+                f"is needed: {self.instance_type} has GPUs and `image_tag` "
+                f"{self.cpu_image_tag!r} has no known GPU build; give its GPU tag",
             )
+        if (
+            self.runtime == "tei"
+            and self.instance_type is not None
+            and images.instance_family(self.instance_type) in images.TEI_UNSUPPORTED_FAMILIES
+        ):
+            yield Problem(
+                "instance_type",
+                f"{self.instance_type} has V100 GPUs, which TEI does not run on (it needs CUDA "
+                "compute capability 7.5 or newer); use a g5, g6 or p4d type, or `runtime` "
+                "'huggingface'",
+            )
+
+    @rule("runtime", "image_tag", "gpu_image_tag")
+    def _tags_of_the_runtime(self, context: Context) -> Iterator[Problem]:
+        """A tag from one runtime's repository does not exist in the other's."""
+        for name in ("image_tag", "gpu_image_tag"):
+            tag = getattr(self, name)
+            if tag is not None and images.runtime_of_tag(tag) != self.runtime:
+                example = images.RUNTIMES[self.runtime].default_cpu_tag
+                yield Problem(
+                    name,
+                    f"{tag!r} is a tag of the other runtime's image; with `runtime` "
+                    f"'{self.runtime}' give one such as {example}",
+                )
 
     @rule(
         "mode",
@@ -473,9 +539,10 @@ class EmbeddingEndpointArgs(Settings):
                 "component creates; attach them to your own role instead",
             )
 
-    @rule("environment", "model_revision", "hf_api_token")
+    @rule("environment", "model_revision", "hf_api_token", "runtime")
     def _environment_fits(self, context: Context) -> Iterator[Problem]:
-        own = 2 + (self.model_revision is not None) + (self.hf_api_token is not None)
+        base = 2 if self.runtime == "huggingface" else len(tei.environment("", None))
+        own = base + (self.model_revision is not None) + (self.hf_api_token is not None)
         total = len(self.environment) + own
         limit = checks.shape("sagemaker", "EnvironmentMap")["max"]
         if total > limit:

@@ -24,16 +24,16 @@ import pulumiverse_time as time
 
 from components import model_archive, naming, operations, policies
 from components.args import EmbeddingEndpointArgs
-from components.images import HUGGINGFACE_INFERENCE_REPOSITORY
 from components.stack_config import aws_region
-from container import INFERENCE_SCRIPT
+from container import INFERENCE_SCRIPT, tei
 
 TYPE_TOKEN: Final = "alex:sagemaker:EmbeddingEndpoint"
 VARIANT_NAME: Final = "AllTraffic"
 
 
 class EmbeddingEndpoint(pulumi.ComponentResource):
-    """A SageMaker endpoint (serverless or realtime) serving a Hub model through the HF image.
+    """A SageMaker endpoint (serverless or realtime) serving a Hub model through the HF image
+    or Text Embeddings Inference.
 
     Later stacks reuse it directly, or read the exported endpoint name and ARN through a
     StackReference.
@@ -72,7 +72,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         # The provider's own table of prebuilt images: the registry account differs per region
         # (ap-east-1, af-south-1, ...), and an image from another region cannot be pulled.
         image = aws.sagemaker.get_prebuilt_ecr_image_output(
-            repository_name=HUGGINGFACE_INFERENCE_REPOSITORY,
+            repository_name=args.image_repository,
             image_tag=args.effective_image_tag,
             region=self.region,
             opts=invoke_opts,
@@ -92,7 +92,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             self.role_arn = role.arn
             role_name: pulumi.Input[str] = role.name
             grants += self._grant_execution_permissions(
-                role, args.managed_policy_arns, partition, image.registry_id
+                role, args.managed_policy_arns, partition, image.registry_id, args.image_repository
             )
         else:
             self.role_arn = pulumi.Output.from_input(args.role_arn)
@@ -279,6 +279,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         managed_policy_arns: Sequence[str],
         partition: pulumi.Output[str],
         registry_id: pulumi.Output[str],
+        repository: str,
     ) -> list[pulumi.Resource]:
         """Attach the requested managed policies, or else the least-privilege inline policy."""
         if managed_policy_arns:
@@ -301,7 +302,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                     region=values[1],
                     account_id=values[2],
                     ecr_repository=policies.ecr_repository_arn(
-                        values[0], values[1], values[3], HUGGINGFACE_INFERENCE_REPOSITORY
+                        values[0], values[1], values[3], repository
                     ),
                 )
             )
@@ -357,18 +358,21 @@ def _production_variant(
 
 
 def _container_environment(args: EmbeddingEndpointArgs) -> Mapping[str, pulumi.Input[str]]:
-    """The variables the HF inference toolkit reads, plus the caller's extras.
+    """The variables the runtime reads, plus the caller's extras (which may tune TEI's batch
+    limits, but not the settings the component owns).
 
     The token is wrapped as a secret even when passed as a plain string, so it is encrypted in
     the state and masked in previews.
     """
-    environment: dict[str, pulumi.Input[str]] = {
-        **args.environment,
-        "HF_MODEL_ID": args.model_id,
-        "HF_TASK": args.task,
-    }
-    if args.model_revision is not None:
-        environment["HF_MODEL_REVISION"] = args.model_revision
+    environment: dict[str, pulumi.Input[str]]
+    if args.runtime == "tei":
+        environment = {**tei.environment(args.model_id, args.model_revision), **args.environment}
+        token_variable = tei.TOKEN_VARIABLE
+    else:
+        environment = {**args.environment, "HF_MODEL_ID": args.model_id, "HF_TASK": args.task}
+        if args.model_revision is not None:
+            environment["HF_MODEL_REVISION"] = args.model_revision
+        token_variable = "HF_API_TOKEN"
     if args.hf_api_token is not None:
-        environment["HF_API_TOKEN"] = pulumi.Output.secret(args.hf_api_token)
+        environment[token_variable] = pulumi.Output.secret(args.hf_api_token)
     return environment

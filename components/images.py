@@ -1,22 +1,32 @@
-"""Which image an endpoint runs: the repository, the regions it exists in, CPU or GPU tags.
+"""Which image an endpoint runs: the runtime's repository, its regions, CPU or GPU tags.
 
 Serverless endpoints and CPU instances run the CPU tag from the settings. A GPU instance runs
 the GPU build of the same release; the HuggingFace images do not derive one tag from the other
 mechanically (the CUDA and Ubuntu versions vary), so known pairs are listed here and any other
 release needs its GPU tag given explicitly.
+
+Two runtimes: `huggingface`, the HuggingFace PyTorch inference image (deep-learning-container
+registries), and `tei`, Hugging Face Text Embeddings Inference (`tei-cpu` and `tei`, in
+SageMaker's algorithm registries, another account per region).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, Literal
 
+from container import tei
+
+Runtime = Literal["huggingface", "tei"]
 HUGGINGFACE_INFERENCE_REPOSITORY: Final = "huggingface-pytorch-inference"
 
-# The regions `aws.sagemaker.get_prebuilt_ecr_image` knows for the deep-learning containers:
-# terraform-provider-aws, internal/service/sagemaker/prebuilt_ecr_image_data_source.go, table
-# prebuiltECRImageIDByRegion_deepLearning (the provider pulumi-aws 7 bundles). Any other region
-# fails the lookup, so it is refused before anything is registered.
+# The regions `aws.sagemaker.get_prebuilt_ecr_image` knows: terraform-provider-aws,
+# internal/service/sagemaker/prebuilt_ecr_image_data_source.go, tables
+# prebuiltECRImageIDByRegion_deepLearning (huggingface-pytorch-inference) and
+# prebuiltECRImageIDByRegion_XGBoost (tei, tei-cpu), which list the same 35 regions (the
+# provider pulumi-aws 7 bundles). Any other region fails the lookup, so it is refused before
+# anything is registered.
 IMAGE_LOOKUP_REGIONS: Final = frozenset(
     {
         "af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
@@ -55,6 +65,44 @@ def tag_pattern(device: str) -> str:
 EXAMPLE_CPU_TAG: Final = "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
 EXAMPLE_GPU_TAG: Final = GPU_TAG_FOR_CPU_TAG[EXAMPLE_CPU_TAG]
 
+
+# TEI tags: 2.0.1-tei<version>-<cpu|gpu>-py<NN>[-cu<NNN>]-ubuntu<NN.NN> (container/tei.py).
+def tei_tag_pattern(device: str) -> str:
+    return (
+        r"[0-9]+\.[0-9]+(?:\.[0-9]+)?-tei[0-9]+\.[0-9]+\.[0-9]+"
+        rf"-(?:{device})-py[0-9]{{2,3}}(?:-cu[0-9]{{3}})?-ubuntu[0-9]{{2}}\.[0-9]{{2}}(?:-[A-Za-z0-9.]+)*"
+    )
+
+
+@dataclass(frozen=True)
+class RuntimeImages:
+    """Where a runtime's images live and which tags it runs by default."""
+
+    cpu_repository: str
+    gpu_repository: str
+    default_cpu_tag: str
+    gpu_tag_for_cpu_tag: dict[str, str]
+    tag_pattern: str
+    """Its CPU and GPU tags, as a regular expression."""
+
+
+RUNTIMES: Final[dict[Runtime, RuntimeImages]] = {
+    "huggingface": RuntimeImages(
+        HUGGINGFACE_INFERENCE_REPOSITORY,
+        HUGGINGFACE_INFERENCE_REPOSITORY,
+        EXAMPLE_CPU_TAG,
+        GPU_TAG_FOR_CPU_TAG,
+        tag_pattern("cpu|gpu"),
+    ),
+    "tei": RuntimeImages(
+        tei.CPU_REPOSITORY,
+        tei.GPU_REPOSITORY,
+        tei.DEFAULT_CPU_TAG,
+        tei.GPU_TAG_FOR_CPU_TAG,
+        tei_tag_pattern("cpu|gpu"),
+    ),
+}
+
 # NVIDIA families the CUDA images run on.
 GPU_FAMILIES: Final = frozenset(
     {"g4dn", "g5", "g6", "g6e", "g7", "g7e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en",
@@ -84,6 +132,17 @@ def why_unsupported(instance_type: str) -> str | None:
     return next((why for rule, why in _UNSUPPORTED if rule.fullmatch(family)), None)
 
 
-def gpu_tag_for(cpu_tag: str, explicit_gpu_tag: str | None) -> str | None:
+def gpu_tag_for(runtime: Runtime, cpu_tag: str, explicit_gpu_tag: str | None) -> str | None:
     """The GPU tag to run: the explicit one, else the known pair of the CPU tag, else None."""
-    return explicit_gpu_tag or GPU_TAG_FOR_CPU_TAG.get(cpu_tag)
+    return explicit_gpu_tag or RUNTIMES[runtime].gpu_tag_for_cpu_tag.get(cpu_tag)
+
+
+def runtime_of_tag(tag: str) -> Runtime | None:
+    """The runtime whose images carry `tag`."""
+    return next((name for name, r in RUNTIMES.items() if re.fullmatch(r.tag_pattern, tag)), None)
+
+
+# GPUs TEI cannot run on (its README: "GPUs with CUDA compute capabilities < 7.5 are not
+# supported (V100, ...)"); the SageMaker image picks its build from the GPU's name
+# (sagemaker-entrypoint-cuda-all.sh: T4 75, A10G 86, A100 80, L4/L40S 89, H100 90).
+TEI_UNSUPPORTED_FAMILIES: Final = frozenset({"p3", "p3dn"})

@@ -29,11 +29,26 @@ ACCOUNT_ID: Final = "123456789012"
 # provider, so the test asserts that whatever account it answers ends up in the image and policy.
 REGISTRY_ACCOUNTS: Final = {
     "us-east-1": "763104351884",
+    "us-west-2": "763104351884",
+    "eu-west-1": "763104351884",
     "eu-central-1": "763104351884",
     "ap-east-1": "871362719292",
     "af-south-1": "626614931356",
     "cn-north-1": "727897471807",
 }
+"""The deep-learning-container registries (huggingface-pytorch-inference), as the provider's
+prebuiltECRImageIDByRegion_deepLearning lists them."""
+ALGORITHM_REGISTRY_ACCOUNTS: Final = {
+    "us-east-1": "683313688378",
+    "us-west-2": "246618743249",
+    "eu-west-1": "141502667606",
+    "eu-central-1": "492215442770",
+    "ap-east-1": "651117190479",
+    "af-south-1": "510948584623",
+}
+"""SageMaker's algorithm registries (tei, tei-cpu), as prebuiltECRImageIDByRegion_XGBoost lists
+them (the same accounts as the SageMaker SDK's huggingface-tei.json)."""
+
 
 T = TypeVar("T")
 
@@ -95,8 +110,11 @@ class AwsMocks(Mocks):
             }
         if token == "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage":
             region = args.args.get("region") or region
-            registry = REGISTRY_ACCOUNTS[region]
             repository, tag = args.args["repositoryName"], args.args["imageTag"]
+            accounts = (
+                ALGORITHM_REGISTRY_ACCOUNTS if repository.startswith("tei") else REGISTRY_ACCOUNTS
+            )
+            registry = accounts[region]
             return {
                 "id": registry,
                 "registryId": registry,

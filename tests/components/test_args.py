@@ -29,7 +29,10 @@ def test_defaults_are_the_reference_deployment() -> None:
 
     assert args.model_id == "sentence-transformers/all-MiniLM-L6-v2"
     assert args.task == "feature-extraction"
-    assert args.image_tag == "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
+    assert args.runtime == "huggingface"
+    assert args.image_tag is None
+    assert args.effective_image_tag == "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
+    assert args.image_repository == "huggingface-pytorch-inference"
     assert args.memory_size_in_mb == 3072
     assert args.max_concurrency == 2
     assert args.provisioned_concurrency is None
@@ -116,7 +119,7 @@ def test_a_list_of_policies_is_kept_as_a_tuple() -> None:
         ({"model_id": "org/model--name"}, "model_id: 'org/model--name' may not contain '--' or '..'"),
         ({"model_revision": "main branch"}, "model_revision: 'main branch' is not allowed. Hub branch, tag or commit"),
         ({"task": "Feature Extraction"}, "task: 'Feature Extraction' is not allowed. Lower-case pipeline task"),
-        ({"image_tag": "latest"}, "image_tag: 'latest' is not allowed. Full CPU tag of the huggingface-pytorch-inference image"),
+        ({"image_tag": "latest"}, "image_tag: 'latest' is not allowed. Full CPU tag of the runtime's image"),
         ({"image_tag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"}, "is a GPU tag, and serverless endpoints have no GPUs"),
         ({"iam_propagation_delay": "15"}, "iam_propagation_delay: '15' is not a Go duration; use a number and unit such as '15s'"),
         ({"iam_propagation_delay": "15 seconds"}, "is not a Go duration"),
@@ -319,7 +322,7 @@ def test_settings_at_their_defaults_are_never_called_unused() -> None:
         ({"mode": "realtime", "instance_type": "ml.inf2.xlarge"}, ["instance_type: 'ml.inf2.xlarge' cannot run these images: AWS Neuron accelerators need a Neuron image; use an x86 CPU or NVIDIA GPU type"]),
         ({"mode": "realtime", "instance_type": "ml.c7g.large"}, ["instance_type: 'ml.c7g.large' cannot run these images: Graviton (Arm) CPUs need an Arm image; use an x86 CPU or NVIDIA GPU type"]),
         ({"mode": "realtime", "instance_type": "ml.g5.xlarge", "image_tag": "2.3.0-transformers4.48.0-cpu-py311-ubuntu22.04"}, ["gpu_image_tag: is needed: ml.g5.xlarge has GPUs and `image_tag` '2.3.0-transformers4.48.0-cpu-py311-ubuntu22.04' has no known GPU build; give its GPU tag"]),
-        ({"mode": "realtime", "instance_type": "ml.g5.xlarge", "gpu_image_tag": "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"}, ["gpu_image_tag: '1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04' is not allowed. Realtime GPU instances: the GPU image tag (such as 1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04) when `image_tag` has no known GPU build."]),
+        ({"mode": "realtime", "instance_type": "ml.g5.xlarge", "gpu_image_tag": "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"}, ["gpu_image_tag: '1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04' is not allowed. Realtime GPU instances: the GPU image tag (such as 1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04) when `image_tag` has no known GPU build (the runtime's default and the registered TEI releases have one)."]),
     ],
 )  # fmt: skip
 def test_capacity_rules(settings: dict[str, Any], expected: list[str]) -> None:

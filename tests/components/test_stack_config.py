@@ -82,7 +82,6 @@ def expected_reference_args() -> dict[str, Any]:
         "endpoint_name": "alex-embedding-endpoint",
         "memory_size_in_mb": 3072,
         "max_concurrency": 2,
-        "image_tag": "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04",
         "log_retention_days": 30,
         "alarms": True,
     }

@@ -1,0 +1,68 @@
+"""Hugging Face Text Embeddings Inference (TEI) as SageMaker runs it: its images, the variables
+its entrypoint and router read, and its limits. The component configures the container from
+these; the local endpoint (`serve --runtime tei`) answers by the same limits.
+
+Sources (huggingface/text-embeddings-inference at tag v1.8.2, the release of the default image):
+`sagemaker-entrypoint.sh` maps HF_MODEL_ID to MODEL_ID and HF_MODEL_REVISION to REVISION, then
+runs `text-embeddings-router --port 8080`; `router/src/main.rs` reads the rest from the
+environment (clap `env`); the SageMaker images (awslabs/llm-hosting-container) set
+HUGGINGFACE_HUB_CACHE=/opt/ml/model from 1.7.0, the only writable place on a serverless
+endpoint (TEI issue 609), set here as well so that an older tag works too.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+CPU_REPOSITORY: Final = "tei-cpu"
+GPU_REPOSITORY: Final = "tei"
+
+# The TEI images the SageMaker Python SDK registers: sagemaker-python-sdk,
+# sagemaker-core/src/sagemaker/core/image_uri_config/huggingface-tei-cpu.json and
+# huggingface-tei.json: versions 1.2.3, 1.4.0, 1.6.0, 1.7.0, 1.8.0 and 1.8.2, each tagged
+# "2.0.1-tei<version>" + "-cpu-py310-ubuntu22.04" or "-gpu-py310-cu122-ubuntu22.04". 1.8.2 is the
+# newest there and the one TEI's SageMaker docs show (docs/tei/index.md). aws/deep-learning-
+# containers lists a 1.9.3 build (2.0.1-tei1.9.3-cpu-py310-ubuntu24.04) the SDK does not
+# register yet; 1.9 answers validation errors with 422 instead of 413, which the client reads too.
+REGISTERED_VERSIONS: Final = ("1.2.3", "1.4.0", "1.6.0", "1.7.0", "1.8.0", "1.8.2")
+GPU_TAG_FOR_CPU_TAG: Final = {
+    f"2.0.1-tei{version}-cpu-py310-ubuntu22.04": f"2.0.1-tei{version}-gpu-py310-cu122-ubuntu22.04"
+    for version in REGISTERED_VERSIONS
+}
+DEFAULT_CPU_TAG: Final = "2.0.1-tei1.8.2-cpu-py310-ubuntu22.04"
+DEFAULT_GPU_TAG: Final = GPU_TAG_FOR_CPU_TAG[DEFAULT_CPU_TAG]
+
+MAX_CLIENT_BATCH_SIZE: Final = 32
+"""Texts one request may carry (router's --max-client-batch-size default); more are refused."""
+MAX_BATCH_TOKENS: Final = 16384
+"""Tokens one forward pass may hold, padding included (--max-batch-tokens default)."""
+MAX_CONCURRENT_REQUESTS: Final = 512
+"""Texts in the router at once (--max-concurrent-requests default); past it: 429."""
+PAYLOAD_LIMIT: Final = 2_000_000
+"""Request body bytes the router reads (--payload-limit default); past it: 413."""
+HUB_CACHE: Final = "/opt/ml/model"
+MAX_CHAR_MULTIPLIER: Final = 250
+"""A text over max input length x 250 characters is cut there (or refused without truncation)."""
+
+MODEL_ID_VARIABLE: Final = "HF_MODEL_ID"
+REVISION_VARIABLE: Final = "HF_MODEL_REVISION"
+TOKEN_VARIABLE: Final = "HF_TOKEN"
+"""The router's token variable from 1.7.0 (HF_API_TOKEN before, now deprecated; the router
+refuses both at once), so a gated model needs an image from 1.7.0 on."""
+
+
+def environment(model_id: str, revision: str | None) -> dict[str, str]:
+    """The container's variables for a model, token aside (it is a secret, set by the caller).
+
+    AUTO_TRUNCATE is on so that a text past the model's limit is cut there, as
+    sentence-transformers does, instead of refused (1.8 defaults to off, 1.9 to on)."""
+    variables = {
+        MODEL_ID_VARIABLE: model_id,
+        "AUTO_TRUNCATE": "true",
+        "HUGGINGFACE_HUB_CACHE": HUB_CACHE,
+        "MAX_CLIENT_BATCH_SIZE": str(MAX_CLIENT_BATCH_SIZE),
+        "MAX_BATCH_TOKENS": str(MAX_BATCH_TOKENS),
+    }
+    if revision is not None:
+        variables[REVISION_VARIABLE] = revision
+    return variables

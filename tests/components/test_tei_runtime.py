@@ -1,0 +1,201 @@
+"""`runtime: tei` under mocks: TEI's image per mode and region, its environment, the role's pull
+grant, and what it refuses."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettingsError
+from tests.conftest import StartPulumi
+from tests.pulumi_harness import (
+    ACCOUNT_ID,
+    ALGORITHM_REGISTRY_ACCOUNTS,
+    PulumiHarness,
+    project_config,
+)
+from tests.resource_types import BUCKET, BUCKET_OBJECT, CONFIG, MODEL, POLICY, SLEEP
+
+CPU_TAG = "2.0.1-tei1.8.2-cpu-py310-ubuntu22.04"
+GPU_TAG = "2.0.1-tei1.8.2-gpu-py310-cu122-ubuntu22.04"
+LOOKUP = "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage"
+
+
+def image_lookups(harness: PulumiHarness) -> list[dict[str, object]]:
+    return [i.args for i in harness.mocks.invocations if i.token == LOOKUP]
+
+
+@pytest.mark.parametrize(
+    ("region", "mode", "repository", "tag"),
+    [
+        ("us-east-1", {}, "tei-cpu", CPU_TAG),
+        ("us-west-2", {}, "tei-cpu", CPU_TAG),
+        ("eu-west-1", {"mode": "realtime", "instanceType": "ml.c6i.xlarge"}, "tei-cpu", CPU_TAG),
+        ("us-east-1", {"mode": "realtime", "instanceType": "ml.g5.xlarge"}, "tei", GPU_TAG),
+        ("eu-west-1", {"mode": "realtime", "instanceType": "ml.g4dn.xlarge"}, "tei", GPU_TAG),
+        ("ap-east-1", {"mode": "realtime", "instanceType": "ml.p4d.24xlarge"}, "tei", GPU_TAG),
+    ],
+)
+def test_the_image_comes_from_the_tei_repository_of_the_regions_algorithm_registry(
+    pulumi_mocks: StartPulumi, region: str, mode: dict[str, str], repository: str, tag: str
+) -> None:
+    harness = pulumi_mocks(region=region, config=project_config(runtime="tei", **mode))
+    exports = harness.run_program()
+
+    assert image_lookups(harness) == [
+        {"repositoryName": repository, "imageTag": tag, "region": region}
+    ]
+    registry = ALGORITHM_REGISTRY_ACCOUNTS[region]
+    image = f"{registry}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
+    assert harness.one(MODEL).inputs["primaryContainer"]["image"] == image
+    assert exports["image_uri"] == image
+    pull = json.loads(harness.one(POLICY).inputs["policy"])["Statement"][0]
+    assert pull["Sid"] == "PullInferenceImage"
+    assert pull["Resource"] == f"arn:aws:ecr:{region}:{registry}:repository/{repository}"
+
+
+def test_the_container_gets_what_teis_entrypoint_and_router_read_and_nothing_else(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(config=project_config(runtime="tei", modelRevision="main"))
+    harness.run_program()
+
+    container = harness.one(MODEL).inputs["primaryContainer"]
+    assert container == {
+        "image": container["image"],
+        "mode": "SingleModel",
+        "environment": {
+            "HF_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2",
+            "HF_MODEL_REVISION": "main",
+            "AUTO_TRUNCATE": "true",
+            "HUGGINGFACE_HUB_CACHE": "/opt/ml/model",
+            "MAX_CLIENT_BATCH_SIZE": "32",
+            "MAX_BATCH_TOKENS": "16384",
+        },
+    }  # no HF_TASK, no model archive
+    assert not harness.of_type(BUCKET)
+    assert not harness.of_type(BUCKET_OBJECT)
+    variant = harness.one(CONFIG).inputs["productionVariants"][0]
+    assert variant["serverlessConfig"] == {"memorySizeInMb": 3072, "maxConcurrency": 2}
+
+
+def test_the_hub_token_goes_to_the_variable_tei_reads_and_stays_secret(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(
+        config=project_config(runtime="tei", hfApiToken="hf_gated_model_token"),
+        secret_keys=["alex-sagemaker:hfApiToken"],
+    )
+    exports = harness.run_program()
+
+    model = harness.one(MODEL)
+    environment = model.inputs["primaryContainer"]["environment"]
+    assert environment["HF_TOKEN"] == "hf_gated_model_token"
+    assert "HF_API_TOKEN" not in environment  # TEI refuses both at once
+    assert model.secret_inputs == ["primaryContainer"]
+    assert "hf_gated_model_token" not in json.dumps(exports)
+
+
+def test_extra_variables_may_tune_teis_batches(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+    harness.run(
+        lambda: EmbeddingEndpoint(
+            "search",
+            EmbeddingEndpointArgs(
+                runtime="tei",
+                environment={"MAX_CLIENT_BATCH_SIZE": "64", "MAX_BATCH_TOKENS": "8192"},
+            ),
+        )
+    )
+
+    environment = harness.one(MODEL).inputs["primaryContainer"]["environment"]
+    assert (environment["MAX_CLIENT_BATCH_SIZE"], environment["MAX_BATCH_TOKENS"]) == ("64", "8192")
+
+
+def test_an_existing_role_gets_no_policy_and_the_model_the_tei_image(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks()
+    role = f"arn:aws:iam::{ACCOUNT_ID}:role/shared"
+    harness.run(
+        lambda: EmbeddingEndpoint("shared", EmbeddingEndpointArgs(runtime="tei", role_arn=role))
+    )
+
+    assert not harness.of_type(POLICY)
+    assert not harness.of_type(SLEEP)
+    assert harness.one(MODEL).inputs["primaryContainer"]["image"].endswith(f"/tei-cpu:{CPU_TAG}")
+
+
+@pytest.mark.parametrize(
+    ("config", "keys", "expected"),
+    [
+        (
+            {"sentenceEmbeddings": "true"},
+            ["sentenceEmbeddings"],
+            "cannot be combined with `runtime` 'tei': TEI always returns pooled, normalised sentence embeddings",
+        ),
+        ({"task": "sentence-similarity"}, ["task"], "task: has no effect with `runtime` 'tei'"),
+        (
+            {"imageTag": "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"},
+            ["imageTag"],
+            "is a tag of the other runtime's image; with `runtime` 'tei' give one such as 2.0.1-tei1.8.2-cpu-py310-ubuntu22.04",
+        ),
+        (
+            {"imageTag": GPU_TAG},
+            ["imageTag"],
+            "is a GPU tag, and serverless endpoints have no GPUs",
+        ),
+        (
+            {"mode": "realtime", "instanceType": "ml.p3.2xlarge"},
+            ["instanceType"],
+            "has V100 GPUs, which TEI does not run on",
+        ),
+        (
+            {
+                "mode": "realtime",
+                "instanceType": "ml.g5.xlarge",
+                "gpuImageTag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04",
+            },
+            ["gpuImageTag"],
+            "is a tag of the other runtime's image",
+        ),
+        ({"runtime": "triton"}, ["runtime"], "runtime: 'triton' is not 'huggingface' or 'tei'"),
+        ({"imageTag": "2.0.1-tei1.8.2-cpu-py310-ubuntu22.04\n"}, ["imageTag"], "is not allowed"),
+    ],
+)
+def test_refusals_name_the_keys_and_register_nothing(
+    pulumi_mocks: StartPulumi, config: dict[str, str], keys: list[str], expected: str
+) -> None:
+    harness = pulumi_mocks(config=project_config(**{"runtime": "tei", **config}))
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run_program()
+
+    assert list(raised.value.settings) == keys
+    assert expected in str(raised.value)
+    assert harness.monitor.registrations == []
+    assert harness.mocks.invocations == []
+
+
+def test_a_tei_tag_with_the_huggingface_runtime_is_refused_too() -> None:
+    with pytest.raises(InvalidSettingsError) as raised:
+        EmbeddingEndpointArgs(image_tag=CPU_TAG)
+
+    assert "with `runtime` 'huggingface' give one such as 1.13.1-transformers4.26.0" in str(
+        raised.value
+    )
+
+
+def test_a_registered_tei_release_runs_its_own_gpu_build() -> None:
+    args = EmbeddingEndpointArgs(
+        runtime="tei",
+        image_tag="2.0.1-tei1.7.0-cpu-py310-ubuntu22.04",
+        mode="realtime",
+        instance_type="ml.g6.xlarge",
+    )
+
+    assert (args.image_repository, args.effective_image_tag) == (
+        "tei",
+        "2.0.1-tei1.7.0-gpu-py310-cu122-ubuntu22.04",
+    )
