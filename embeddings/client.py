@@ -38,6 +38,7 @@ from embeddings.retrying import (
     RetryPolicy,
     StoppedError,
     botocore_config,
+    container_status,
     describe,
     error_code,
     is_throttling,
@@ -57,6 +58,9 @@ JOIN_SECONDS: Final = 0.1
 """How often the calling thread wakes while workers embed, so that Ctrl-C is heard at once."""
 
 _NOT_FOUND: Final = re.compile(r"endpoint .* not found|could not find endpoint", re.IGNORECASE)
+_TEI_BATCH_LIMIT: Final = re.compile(r"batch size [0-9]+ > maximum allowed batch size ([0-9]+)")
+"""TEI's refusal of a request with more texts than its MAX_CLIENT_BATCH_SIZE (413, or 422 from
+TEI 1.9), router/src/http/server.rs."""
 
 Progress = Callable[[int, int, float], None]
 """Called as batches come back: texts done, texts in all, seconds since the call began."""
@@ -69,6 +73,14 @@ class _BatchTooLargeError(Exception):
         super().__init__(message or code)
         self.code = code
         self.message = message or code
+
+
+class _TooManyTextsError(Exception):
+    """Internal: the container takes at most `limit` texts per request (TEI's batch limit)."""
+
+    def __init__(self, limit: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.limit, self.code, self.message = limit, code, message
 
 
 def _check_options(
@@ -266,6 +278,13 @@ class EmbeddingClient:
             raise InvalidInputError(f"the payload cannot be sent as JSON: {error}") from None
         try:
             return self._invoke(body)
+        except _TooManyTextsError as error:
+            raise ModelInvocationError(
+                f"the model container takes at most {error.limit} texts per request: "
+                f"{error.message}",
+                code=error.code,
+                service_message=error.message,
+            ) from None
         except _BatchTooLargeError as error:
             raise PayloadTooLargeError(
                 f"the payload is too large for one request: {error.message}",
@@ -292,6 +311,19 @@ class EmbeddingClient:
         batch = [texts[index] for index in indices]
         try:
             body = self._invoke(json.dumps(self.payload(batch)).encode(), stop)
+        except _TooManyTextsError as error:
+            # Learned once for the rest of this client's requests; this batch is split to it.
+            with self._lock:
+                self.max_texts_per_request = min(self.max_texts_per_request, error.limit)
+            if not 0 < error.limit < len(indices):  # refused within the limit it names
+                raise ModelInvocationError(
+                    f"the model container refused {len(indices)} texts: {error.message}",
+                    code=error.code,
+                    service_message=error.message,
+                ) from None
+            for start in range(0, len(indices), error.limit):
+                self._embed_range(texts, indices[start : start + error.limit], results, stop)
+            return
         except _BatchTooLargeError as error:
             if len(indices) == 1:
                 raise PayloadTooLargeError(
@@ -380,6 +412,9 @@ class EmbeddingClient:
         known = {"code": code, "service_message": message}
         if code == "ModelError":
             status = error.response.get("OriginalStatusCode", "")
+            limit = _TEI_BATCH_LIMIT.search(message)
+            if limit is not None and container_status(error) in (413, 422):
+                return _TooManyTextsError(int(limit.group(1)), code, message)
             return ModelInvocationError(
                 f"the model container failed on the request (status {status}): {message}", **known
             )

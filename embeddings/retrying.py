@@ -84,10 +84,19 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def container_status(error: ClientError) -> int | None:
+    """The container's own status behind a ModelError (SageMaker answers 424 around it)."""
+    status = error.response.get("OriginalStatusCode")
+    return int(status) if isinstance(status, int | str) and str(status).isdigit() else None
+
+
 def is_throttling(error: BaseException) -> bool:
     if not isinstance(error, ClientError):
         return False
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if error_code(error) == "ModelError":
+        # TEI past its MAX_CONCURRENT_REQUESTS: 429 "Model is overloaded", a full queue.
+        return container_status(error) == 429
     return error_code(error) in THROTTLING_CODES or status == 429
 
 
@@ -96,8 +105,9 @@ def is_retryable(error: BaseException) -> bool:
         return True
     if isinstance(error, ClientError):
         if error_code(error) == "ModelError":
-            # The container answered: retrying the same input gives the same failure.
-            return False
+            # The container answered: retrying the same input gives the same failure, unless
+            # it said it is too busy (TEI's 429) or not ready (503).
+            return container_status(error) in (429, 503)
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return error_code(error) in RETRYABLE_CODES or status in RETRYABLE_STATUS
     return False

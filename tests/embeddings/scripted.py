@@ -107,3 +107,21 @@ def hang(seconds: float) -> Callable[[dict[str, Any]], Answer]:
         return ok([[0.0]])
 
     return script
+
+
+def model_error(container_status: int, container_body: str) -> Answer:
+    """SageMaker's 424 around a container's failure, with its status and body as the
+    service reports them (OriginalStatusCode, OriginalMessage)."""
+    kind = "client" if 400 <= container_status < 500 else "server"
+    message = (
+        f"Received {kind} error ({container_status}) from primary with message "
+        f'"{container_body}". See the log for more information.'
+    )
+    body = json.dumps(
+        {
+            "message": message,
+            "OriginalStatusCode": container_status,
+            "OriginalMessage": container_body,
+        }
+    ).encode()
+    return 424, {"Content-Type": "application/json", "x-amzn-ErrorType": "ModelError"}, body
