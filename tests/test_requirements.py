@@ -1,0 +1,83 @@
+"""Each requirements file installs what its code imports: `pulumi install` reads only
+requirements.txt, so a package the program imports but that file lacks makes `pulumi up` fail
+on a fresh machine while every test here passes."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRST_PARTY = {"components", "container", "embeddings"}
+
+
+def requirement_names(path: Path) -> set[str]:
+    """Distribution names a requirements file asks for, following `-r` includes."""
+    names: set[str] = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r"):
+            names |= requirement_names(path.parent / line[2:].strip())
+        elif line:
+            names.add(canonical(re.split(r"[\[<>=!~; ]", line, maxsplit=1)[0]))
+    return names
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def imported_packages(path: Path) -> set[str]:
+    """Top-level packages a file imports at run time (not under `if TYPE_CHECKING:`)."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for statement in block.body
+        for node in ast.walk(statement)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found - FIRST_PARTY - set(sys.stdlib_module_names) - {"__future__"}
+
+
+def files(*patterns: str) -> list[Path]:
+    return sorted(path for pattern in patterns for path in ROOT.glob(pattern))
+
+
+DEPLOY_AND_CLIENT = files(
+    "__main__.py", "components/*.py", "container/__init__.py", "container/tei.py", "embeddings/*.py"
+)
+LOCAL_ENDPOINT = files("embeddings/server/*.py", "container/inference.py")
+
+
+@pytest.mark.parametrize(
+    ("requirements", "sources"),
+    [("requirements.txt", DEPLOY_AND_CLIENT), ("requirements-local.txt", LOCAL_ENDPOINT)],
+)
+def test_every_imported_package_is_a_listed_requirement(
+    requirements: str, sources: list[Path]
+) -> None:
+    listed = requirement_names(ROOT / requirements)
+    providers = packages_distributions()
+    missing = {
+        f"{path.relative_to(ROOT)}: {package}"
+        for path in sources
+        for package in imported_packages(path)
+        if not {canonical(d) for d in providers.get(package, [package])} & listed
+    }
+
+    assert len(sources) > 3
+    assert sorted(missing) == [], f"add to {requirements}"
