@@ -37,7 +37,7 @@ def test_default_run_collects_it_and_skips_it_as_off() -> None:
     result = run_pytest(env=dict(os.environ))
 
     assert result.returncode == 0, result.stdout
-    assert "1 skipped" in result.stdout
+    assert "2 skipped" in result.stdout
     assert "deploys a real SageMaker endpoint" in result.stdout
 
 
@@ -59,7 +59,7 @@ def test_selected_without_credentials_or_cli_is_skipped_saying_what_is_missing(
     result = run_pytest("-m", "integration", env=env)
 
     assert result.returncode == 0, result.stdout
-    assert "1 skipped" in result.stdout
+    assert "2 skipped" in result.stdout
     assert "integration test selected, but" in result.stdout
 
 

@@ -2,6 +2,11 @@
 
     pytest -m integration                       # region: ALEX_INTEGRATION_REGION or us-east-1
 
+Once per runtime: the stock HuggingFace container (token vectors, pooled by the client) and
+Text Embeddings Inference on the same serverless endpoint shape. The TEI stack also proves what
+only AWS can: that TEI's CPU image runs on a serverless endpoint, and that the client learns
+its 32-text limit from a real refusal.
+
 Uses the Automation API with a local state backend in a temporary directory, so it touches no
 existing stack and leaves no state behind.
 """
@@ -25,7 +30,8 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_deploy_verify_embed_destroy(tmp_path: Path) -> None:
+@pytest.mark.parametrize("runtime", ["huggingface", "tei"])
+def test_deploy_verify_embed_destroy(tmp_path: Path, runtime: str) -> None:
     suffix = uuid.uuid4().hex[:8]
     stack_name = f"it-{suffix}"
     endpoint_name = f"alex-it-{suffix}"
@@ -47,6 +53,7 @@ def test_deploy_verify_embed_destroy(tmp_path: Path) -> None:
                 "alex-sagemaker:endpointName": auto.ConfigValue(endpoint_name),
                 "alex-sagemaker:alarms": auto.ConfigValue("false"),
                 "alex-sagemaker:logRetentionDays": auto.ConfigValue("1"),
+                "alex-sagemaker:runtime": auto.ConfigValue(runtime),
             }
         )
         outputs = stack.up(on_output=print).outputs
@@ -66,10 +73,13 @@ def test_deploy_verify_embed_destroy(tmp_path: Path) -> None:
             print(result.stdout, result.stderr)
             assert result.returncode == 0, result.stdout + result.stderr
 
-        vectors = EmbeddingClient(endpoint_name, region).embed(["vectorize me", "second text"])
-        assert [len(vector) for vector in vectors] == [384, 384]
+        texts = ["vectorize me", "second text", *(f"text number {i}" for i in range(38))]
+        vectors = EmbeddingClient(endpoint_name, region).embed(texts)  # over TEI's 32 a request
+        assert [len(vector) for vector in vectors] == [384] * len(texts)
         for vector in vectors:
             assert math.isclose(math.fsum(x * x for x in vector), 1.0, rel_tol=1e-6)
+        # Different texts, different vectors: nothing was lost or reordered.
+        assert len({tuple(round(x, 6) for x in vector) for vector in vectors}) == len(texts)
     finally:
         stack.destroy(on_output=print)
         stack.workspace.remove_stack(stack_name)
