@@ -9,6 +9,7 @@ are checked, all problems at once, is `settings`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated, Final, Literal, Self
 
@@ -77,8 +78,19 @@ _SET_BY_COMPONENT: Final = {
     "HF_TASK": "task",
     "HF_MODEL_REVISION": "model_revision",
     "REVISION": "model_revision",
+    # A token belongs in the secret setting, never in plain text in the state.
     "HF_API_TOKEN": "hf_api_token",
     "HF_TOKEN": "hf_api_token",
+    "HUGGING_FACE_HUB_TOKEN": "hf_api_token",
+}
+# What TEI must not be given by `environment`, and why.
+_TEI_OWNED: Final = {
+    "AUTO_TRUNCATE": "is set by the component: texts past the model's limit are cut there, as "
+    "sentence-transformers does, instead of refused",
+    "HUGGINGFACE_HUB_CACHE": "is set by the component to /opt/ml/model, the one place a "
+    "serverless endpoint may write the model to",
+    "API_KEY": "would make TEI demand a bearer token that SageMaker never sends: every "
+    "invocation would be refused with 401",
 }
 _HUB_PART: Final = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"  # the Hub's own limits
 _PARTITION: Final = r"aws[a-z-]*"
@@ -189,8 +201,8 @@ class EmbeddingEndpointArgs(Settings):
         StringConstraints(pattern=checks.whole(
             f"{images.tag_pattern('cpu|gpu')}|{images.tei_tag_pattern('cpu|gpu')}"
         )),
-        _check(lambda tag: "is a GPU tag, and serverless endpoints have no GPUs (GPU instances "
-               "run the GPU build of the CPU tag, or `gpu_image_tag`)" if "-gpu-" in tag else None),
+        _check(lambda tag: "is a GPU tag; give the CPU tag, as serverless endpoints have no GPUs "
+               "(GPU instances run its GPU build, or `gpu_image_tag`)" if "-gpu-" in tag else None),
         Applies(
             ("mode", "instance_type", "gpu_image_tag"),
             lambda s: not (s.runs_on_gpu and s.gpu_image_tag),
@@ -541,15 +553,48 @@ class EmbeddingEndpointArgs(Settings):
 
     @rule("environment", "model_revision", "hf_api_token", "runtime")
     def _environment_fits(self, context: Context) -> Iterator[Problem]:
-        base = 2 if self.runtime == "huggingface" else len(tei.environment("", None))
-        own = base + (self.model_revision is not None) + (self.hf_api_token is not None)
-        total = len(self.environment) + own
+        own = (
+            {"HF_MODEL_ID", "HF_TASK"}
+            if self.runtime == "huggingface"
+            else set(tei.environment("", None))
+        )
+        own |= {"HF_MODEL_REVISION"} if self.model_revision is not None else set()
+        own |= {"HF_TOKEN"} if self.hf_api_token is not None else set()
+        total = len(own | set(self.environment))
         limit = checks.shape("sagemaker", "EnvironmentMap")["max"]
         if total > limit:
             yield Problem(
                 "environment",
-                f"{len(self.environment)} variables plus the {own} the component sets make "
+                f"{len(self.environment)} variables and the {len(own)} the component sets make "
                 f"{total}; SageMaker allows at most {limit}",
+            )
+        if self.runtime != "tei":
+            return
+        for key, value in self.environment.items():
+            if key in _TEI_OWNED:
+                yield Problem("environment", f"{key} {_TEI_OWNED[key]}; remove it")
+            elif key in tei.TUNING_VARIABLES and not (
+                value.isascii() and value.isdigit() and int(value) >= 1
+            ):
+                yield Problem(
+                    "environment",
+                    f"{key}={value!r} would stop TEI's router from starting; give a whole "
+                    "number, 1 or more",
+                )
+
+    @rule("runtime", "image_tag", "hf_api_token")
+    def _token_reaches_tei(self, context: Context) -> Iterator[Problem]:
+        """TEI's router reads HF_TOKEN from 1.7.0; older ones would download without it."""
+        version = re.search(r"-tei([0-9]+)\.([0-9]+)\.([0-9]+)-", self.cpu_image_tag)
+        if self.runtime != "tei" or self.hf_api_token is None or version is None:
+            return
+        release = tuple(int(part) for part in version.groups())
+        if release < tei.TOKEN_SINCE:
+            yield Problem(
+                "hf_api_token",
+                f"cannot reach TEI {'.'.join(version.groups())} (`image_tag` "
+                f"{self.cpu_image_tag!r}): its router reads the token only from 1.7.0 on; "
+                "use a newer `image_tag`",
             )
 
     @rule()

@@ -44,6 +44,17 @@ HUB_CACHE: Final = "/opt/ml/model"
 MAX_CHAR_MULTIPLIER: Final = 250
 """A text over max input length x 250 characters is cut there (or refused without truncation)."""
 
+TUNING_VARIABLES: Final = (
+    "MAX_CLIENT_BATCH_SIZE",
+    "MAX_BATCH_TOKENS",
+    "MAX_BATCH_REQUESTS",
+    "MAX_CONCURRENT_REQUESTS",
+    "PAYLOAD_LIMIT",
+)
+"""The router's limits a deployment may change (whole numbers, 1 or more)."""
+TOKEN_SINCE: Final = (1, 7, 0)
+"""The first release whose router reads HF_TOKEN."""
+
 MODEL_ID_VARIABLE: Final = "HF_MODEL_ID"
 REVISION_VARIABLE: Final = "HF_MODEL_REVISION"
 TOKEN_VARIABLE: Final = "HF_TOKEN"

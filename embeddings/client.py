@@ -58,9 +58,15 @@ JOIN_SECONDS: Final = 0.1
 """How often the calling thread wakes while workers embed, so that Ctrl-C is heard at once."""
 
 _NOT_FOUND: Final = re.compile(r"endpoint .* not found|could not find endpoint", re.IGNORECASE)
-_TEI_BATCH_LIMIT: Final = re.compile(r"batch size [0-9]+ > maximum allowed batch size ([0-9]+)")
+_TEI_BATCH_LIMIT: Final = re.compile(
+    r"batch size [0-9]+ > maximum allowed batch size ([0-9]{1,9})(?![0-9])"
+)
 """TEI's refusal of a request with more texts than its MAX_CLIENT_BATCH_SIZE (413, or 422 from
 TEI 1.9), router/src/http/server.rs."""
+_TEI_BODY_LIMIT: Final = "Failed to buffer the request body"
+"""TEI's (axum's) 413 for a body over its --payload-limit (2,000,000 bytes by default)."""
+MAX_LIMIT_LEARNINGS: Final = 4
+"""How many times in a row one batch may be refused with a smaller limit than the last."""
 
 Progress = Callable[[int, int, float], None]
 """Called as batches come back: texts done, texts in all, seconds since the call began."""
@@ -307,22 +313,26 @@ class EmbeddingClient:
         indices: range,
         results: list[Vector | None],
         stop: threading.Event | None = None,
+        learnings: int = 0,
     ) -> None:
         batch = [texts[index] for index in indices]
         try:
             body = self._invoke(json.dumps(self.payload(batch)).encode(), stop)
         except _TooManyTextsError as error:
-            # Learned once for the rest of this client's requests; this batch is split to it.
-            with self._lock:
-                self.max_texts_per_request = min(self.max_texts_per_request, error.limit)
-            if not 0 < error.limit < len(indices):  # refused within the limit it names
+            # A limit of 0, one the batch already keeps, or one lowered again and again is no
+            # limit to learn: the container is refusing, so say so rather than split forever.
+            if not 0 < error.limit < len(indices) or learnings >= MAX_LIMIT_LEARNINGS:
                 raise ModelInvocationError(
                     f"the model container refused {len(indices)} texts: {error.message}",
                     code=error.code,
                     service_message=error.message,
                 ) from None
+            # Learned for the rest of this client's requests; this batch is split to it.
+            with self._lock:
+                self.max_texts_per_request = min(self.max_texts_per_request, error.limit)
             for start in range(0, len(indices), error.limit):
-                self._embed_range(texts, indices[start : start + error.limit], results, stop)
+                chunk = indices[start : start + error.limit]
+                self._embed_range(texts, chunk, results, stop, learnings + 1)
             return
         except _BatchTooLargeError as error:
             if len(indices) == 1:
@@ -333,8 +343,8 @@ class EmbeddingClient:
                     service_message=error.message,
                 ) from None
             middle = len(indices) // 2
-            self._embed_range(texts, indices[:middle], results, stop)
-            self._embed_range(texts, indices[middle:], results, stop)
+            self._embed_range(texts, indices[:middle], results, stop, learnings)
+            self._embed_range(texts, indices[middle:], results, stop, learnings)
             return
         vectors, layout = sentence_embeddings(body, len(batch))
         with self._lock:
@@ -387,6 +397,10 @@ class EmbeddingClient:
             raise self._translate(error) from error
         except BotoCoreError as error:
             raise ServiceError(f"the request failed: {describe(error)}") from error
+        except (ValueError, RecursionError) as error:  # botocore's parser, on a wild answer
+            raise UnexpectedResponseError(
+                f"the endpoint's answer cannot be read: {type(error).__name__}: {str(error)[:200]}"
+            ) from None
         try:
             return json.loads(raw)
         except (ValueError, RecursionError) as error:
@@ -415,6 +429,8 @@ class EmbeddingClient:
             limit = _TEI_BATCH_LIMIT.search(message)
             if limit is not None and container_status(error) in (413, 422):
                 return _TooManyTextsError(int(limit.group(1)), code, message)
+            if container_status(error) == 413 and _TEI_BODY_LIMIT in message:
+                return _BatchTooLargeError(code, message)
             return ModelInvocationError(
                 f"the model container failed on the request (status {status}): {message}", **known
             )

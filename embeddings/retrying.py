@@ -86,8 +86,8 @@ def error_code(error: ClientError) -> str:
 
 def container_status(error: ClientError) -> int | None:
     """The container's own status behind a ModelError (SageMaker answers 424 around it)."""
-    status = error.response.get("OriginalStatusCode")
-    return int(status) if isinstance(status, int | str) and str(status).isdigit() else None
+    status = str(error.response.get("OriginalStatusCode", ""))
+    return int(status) if status.isascii() and status.isdigit() and len(status) <= 3 else None
 
 
 def is_throttling(error: BaseException) -> bool:

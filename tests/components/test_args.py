@@ -120,7 +120,7 @@ def test_a_list_of_policies_is_kept_as_a_tuple() -> None:
         ({"model_revision": "main branch"}, "model_revision: 'main branch' is not allowed. Hub branch, tag or commit"),
         ({"task": "Feature Extraction"}, "task: 'Feature Extraction' is not allowed. Lower-case pipeline task"),
         ({"image_tag": "latest"}, "image_tag: 'latest' is not allowed. Full CPU tag of the runtime's image"),
-        ({"image_tag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"}, "is a GPU tag, and serverless endpoints have no GPUs"),
+        ({"image_tag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"}, "is a GPU tag; give the CPU tag, as serverless endpoints have no GPUs"),
         ({"iam_propagation_delay": "15"}, "iam_propagation_delay: '15' is not a Go duration; use a number and unit such as '15s'"),
         ({"iam_propagation_delay": "15 seconds"}, "is not a Go duration"),
         ({"iam_propagation_delay": "-5s"}, "is not a Go duration"),
@@ -145,7 +145,7 @@ def test_a_list_of_policies_is_kept_as_a_tuple() -> None:
         ({"environment": {"BIG": "x" * 1025}}, "environment: value of 'BIG': 'xxx"),
         ({"environment": {"NUM": 3}}, "environment: value of 'NUM': 3 is not a string"),
         ({"environment": "A=1"}, "environment: 'A=1' is not a mapping"),
-        ({"environment": {f"V{i}": "x" for i in range(99)}}, "environment: 99 variables plus the 2 the component sets make 101; SageMaker allows at most 100"),
+        ({"environment": {f"V{i}": "x" for i in range(99)}}, "environment: 99 variables and the 2 the component sets make 101; SageMaker allows at most 100"),
         ({"tags": {"aws:owner": "me"}}, "tags: key 'aws:owner' uses the reserved prefix 'aws:'"),
         ({"tags": {"": "x"}}, "tags: key '' is not allowed"),
         ({"tags": {"k" * 129: "x"}}, "is 129 characters, over 128"),
@@ -422,7 +422,7 @@ def test_a_config_key_in_python_is_an_unknown_keyword_with_the_python_name() -> 
         ),
         (
             {"environment": {**{f"V{i}": "x" for i in range(99)}, "1BAD": "x"}},
-            ["environment: key '1BAD' is not allowed", "environment: 99 variables plus the 2"],
+            ["environment: key '1BAD' is not allowed", "environment: 99 variables and the 2"],
         ),
     ],
 )  # fmt: skip

@@ -144,7 +144,7 @@ def test_an_existing_role_gets_no_policy_and_the_model_the_tei_image(
         (
             {"imageTag": GPU_TAG},
             ["imageTag"],
-            "is a GPU tag, and serverless endpoints have no GPUs",
+            "is a GPU tag; give the CPU tag, as serverless endpoints have no GPUs",
         ),
         (
             {"mode": "realtime", "instanceType": "ml.p3.2xlarge"},
@@ -199,3 +199,79 @@ def test_a_registered_tei_release_runs_its_own_gpu_build() -> None:
         "tei",
         "2.0.1-tei1.7.0-gpu-py310-cu122-ubuntu22.04",
     )
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        (
+            {"AUTO_TRUNCATE": "false"},
+            "AUTO_TRUNCATE is set by the component: texts past the model's limit are cut there",
+        ),
+        (
+            {"HUGGINGFACE_HUB_CACHE": "/tmp/hub"},
+            "HUGGINGFACE_HUB_CACHE is set by the component to /opt/ml/model",
+        ),
+        (
+            {"API_KEY": "secret"},
+            "API_KEY would make TEI demand a bearer token that SageMaker never sends",
+        ),
+        (
+            {"MAX_CLIENT_BATCH_SIZE": "lots"},
+            "MAX_CLIENT_BATCH_SIZE='lots' would stop TEI's router from starting",
+        ),
+        ({"MAX_BATCH_TOKENS": "0"}, "MAX_BATCH_TOKENS='0' would stop TEI's router"),
+        ({"PAYLOAD_LIMIT": "٣٠٠٠"}, "PAYLOAD_LIMIT='٣٠٠٠' would stop TEI's router"),
+        (
+            {"HUGGING_FACE_HUB_TOKEN": "hf_x"},
+            "key 'HUGGING_FACE_HUB_TOKEN' is set by the component; use `hf_api_token`",
+        ),
+        ({"HF_TOKEN": "hf_x"}, "key 'HF_TOKEN' is set by the component; use `hf_api_token`"),
+    ],
+)
+def test_environment_may_not_undo_what_tei_needs(
+    environment: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(InvalidSettingsError) as raised:
+        EmbeddingEndpointArgs(runtime="tei", environment=environment)
+
+    assert raised.value.settings == ("environment",)
+    assert expected in str(raised.value)
+
+
+def test_the_variable_count_is_of_the_merged_environment() -> None:
+    tuned = {"MAX_CLIENT_BATCH_SIZE": "64", "MAX_BATCH_TOKENS": "8192"}
+    fits = {**{f"V{i}": "x" for i in range(95)}, **tuned}  # + 5 of TEI's own, 2 overridden: 100
+
+    assert EmbeddingEndpointArgs(runtime="tei", environment=fits).environment == fits
+    with pytest.raises(InvalidSettingsError) as raised:
+        EmbeddingEndpointArgs(runtime="tei", environment={**fits, "V95": "x"})
+    assert (
+        "98 variables and the 5 the component sets make 101; SageMaker allows at most 100"
+        in str(raised.value)
+    )
+
+
+def test_a_token_needs_a_tei_release_that_reads_it() -> None:
+    old = "2.0.1-tei1.6.0-cpu-py310-ubuntu22.04"
+    with pytest.raises(InvalidSettingsError) as raised:
+        EmbeddingEndpointArgs(runtime="tei", image_tag=old, hf_api_token="hf_x")
+
+    assert raised.value.settings == ("hf_api_token",)
+    assert "cannot reach TEI 1.6.0" in str(raised.value)
+    assert "reads the token only from 1.7.0 on" in str(raised.value)
+    newer = "2.0.1-tei1.7.0-cpu-py310-ubuntu22.04"
+    assert (
+        EmbeddingEndpointArgs(runtime="tei", image_tag=newer, hf_api_token="hf_x").image_tag
+        == newer
+    )
+    assert EmbeddingEndpointArgs(runtime="tei", image_tag=old).image_tag == old
+
+
+def test_a_gpu_tag_as_image_tag_asks_for_the_cpu_tag_on_gpu_instances_too() -> None:
+    with pytest.raises(InvalidSettingsError) as raised:
+        EmbeddingEndpointArgs(
+            runtime="tei", mode="realtime", instance_type="ml.g5.xlarge", image_tag=GPU_TAG
+        )
+
+    assert f"image_tag: {GPU_TAG!r} is a GPU tag; give the CPU tag" in str(raised.value)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from embeddings.errors import ModelInvocationError
+from embeddings.errors import ModelInvocationError, UnexpectedResponseError
 from tests.embeddings.scripted import Answer, model_error, ok, scripted_endpoint
 from tests.embeddings.test_client_promises import aws, client_at, vector_of
 
@@ -131,3 +131,72 @@ def test_other_tei_refusals_are_model_errors_with_teis_words(
     assert message in str(raised.value)
     assert "status 413" in str(raised.value)
     assert endpoint.requests == 1  # neither split nor retried
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "batch size 2 > maximum allowed batch size " + "9" * 5000,
+        "batch size 2 > maximum allowed batch size 0",
+    ],
+)
+def test_a_limit_that_is_no_limit_is_a_model_error(
+    aws: None, monkeypatch: pytest.MonkeyPatch, message: str
+) -> None:
+    with scripted_endpoint(lambda _: tei_error(413, message, "Validation")) as endpoint:
+        client = client_at(endpoint.url, monkeypatch)
+        with pytest.raises(ModelInvocationError):
+            client.embed(["a", "b"])
+        with pytest.raises(ModelInvocationError):
+            client.invoke_raw({"inputs": ["a", "b"]})
+
+    assert client.max_texts_per_request == 256  # nothing learned
+
+
+def test_a_container_status_of_many_digits_is_no_status(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, headers, body = tei_error(413, "refused", "Validation")
+    answer = {**json.loads(body), "OriginalStatusCode": "4" * 5000}
+    reply = (status, headers, json.dumps(answer).encode())
+
+    with scripted_endpoint(lambda _: reply) as endpoint:
+        client = client_at(endpoint.url, monkeypatch)
+        with pytest.raises(UnexpectedResponseError, match="cannot be read: ValueError"):
+            client.embed(["a", "b"])
+
+
+def test_a_limit_lowered_again_and_again_ends_as_a_model_error(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def liar(body: dict[str, Any]) -> Answer:
+        size = len(body["inputs"])
+        message = f"batch size {size} > maximum allowed batch size {size - 1}"
+        return tei_error(413, message, "Validation")
+
+    with scripted_endpoint(liar) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, max_texts_per_request=3000)
+        with pytest.raises(ModelInvocationError):
+            client.embed([f"t{i}" for i in range(3000)])
+
+    assert endpoint.requests == 5  # refused, then 4 lower limits, then given up
+
+
+def test_a_body_over_teis_payload_limit_is_split(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TEI reads at most 2,000,000 bytes of body (axum's 413 in plain text), fewer than the
+    client's 4 MB budget: 32 texts of 80 KB are under TEI's text limit and over its bytes."""
+
+    def two_megabytes(body: dict[str, Any]) -> Answer:
+        if len(json.dumps(body)) > 2_000_000:
+            return model_error(413, "Failed to buffer the request body: length limit exceeded")
+        return ok([vector_of(text) for text in body["inputs"]])
+
+    texts = [f"{i} " + "word " * 16_000 for i in range(32)]
+    with scripted_endpoint(two_megabytes) as endpoint:
+        client = client_at(endpoint.url, monkeypatch)
+        vectors = client.embed(texts)
+
+    assert same_vectors(vectors, texts)
+    assert endpoint.requests > 2
