@@ -243,6 +243,14 @@ def command_verify(args: argparse.Namespace, out: TextIO) -> int:
             )
             model_id = setup.environment.get("HF_MODEL_ID")
             task = setup.environment.get("HF_TASK")
+            if setup.runs_tei:
+                # Text Embeddings Inference has no task: it pools (one vector per text).
+                return checks.check(
+                    bool(model_id) and task is None,
+                    f"model {setup.model_name}: HF_MODEL_ID={model_id}, Text Embeddings "
+                    f"Inference ({setup.image.rsplit('/', 1)[-1]})"
+                    + (f", HF_TASK={task} (TEI reads no task)" if task is not None else ""),
+                )
             return checks.check(
                 bool(model_id) and task == "feature-extraction",
                 f"model {setup.model_name}: HF_MODEL_ID={model_id}, HF_TASK={task}",
@@ -299,6 +307,17 @@ def command_serve(args: argparse.Namespace, out: TextIO) -> int:
     from container import INFERENCE_SCRIPT
     from embeddings.server import ServeOptions, serve
 
+    if args.runtime == "tei":
+        # TEI always pools and has no task: options that choose either would be ignored.
+        for given, option in (
+            (args.sentence_embeddings, "--sentence-embeddings"),
+            (args.task, "--task"),
+        ):
+            if given:
+                raise ConfigurationError(
+                    f"--runtime tei and {option} do not go together: Text Embeddings Inference "
+                    "always returns one pooled vector per text and has no task"
+                )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     model_source = (
         "--model" if args.model else "HF_MODEL_ID" if os.environ.get("HF_MODEL_ID") else "model"
@@ -316,6 +335,7 @@ def command_serve(args: argparse.Namespace, out: TextIO) -> int:
         endpoint_name=args.endpoint_name,
         serverless=args.serverless,
         handler_path=INFERENCE_SCRIPT if args.sentence_embeddings else None,
+        runtime=args.runtime,
     )
     return serve(options)
 
@@ -442,6 +462,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--serverless",
         action="store_true",
         help="serverless limits: 4 MB requests and answers instead of 6 MB",
+    )
+    serve.add_argument(
+        "--runtime",
+        choices=("huggingface", "tei"),
+        default="huggingface",
+        help="the container to emulate: huggingface, the SageMaker HuggingFace inference "
+        "image (token vectors unless --sentence-embeddings; the default), or tei, Text "
+        "Embeddings Inference 1.8.2 (TEI's /embed contract: one pooled, normalised vector "
+        "per text, its limits and error answers, dynamic batching)",
     )
     serve.add_argument(
         "--sentence-embeddings",

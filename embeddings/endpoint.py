@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, WaiterError
 
+from container import tei
 from embeddings.errors import EmbeddingError, EndpointNotFoundError
 from embeddings.retrying import error_code
 
@@ -49,6 +50,15 @@ class ServingSetup:
     instance_count: int | None
     model_name: str
     environment: dict[str, str]
+    image: str = ""
+    """The model's container image URI."""
+
+    @property
+    def runs_tei(self) -> bool:
+        """Whether the container is Text Embeddings Inference: its image is from the `tei` or
+        `tei-cpu` repository (the local endpoint's too), which pools and has no task."""
+        repository = self.image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+        return repository in (tei.GPU_REPOSITORY, tei.CPU_REPOSITORY)
 
 
 def _is_not_found(error: ClientError) -> bool:
@@ -96,6 +106,7 @@ def describe_serving_setup(client: SageMakerClient, config_name: str) -> Serving
         instance_count=variant.get("InitialInstanceCount"),
         model_name=variant["ModelName"],
         environment=dict(container.get("Environment", {})),
+        image=str(container.get("Image", "")),
     )
 
 

@@ -15,12 +15,17 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 from embeddings.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from embeddings.server.container import Container
+    from embeddings.server.container import ModelContainer
+
+Runtime = Literal["huggingface", "tei"]
+RUNTIMES: Final = ("huggingface", "tei")
+"""The containers the local endpoint emulates: the SageMaker HuggingFace inference image
+(multi-model-server and the inference toolkit) and Text Embeddings Inference."""
 
 LOG = logging.getLogger("embeddings.server")
 
@@ -50,6 +55,9 @@ class ServeOptions:
     model_source: str = "--model"
     """Where `model` came from, for messages: --model, or HF_MODEL_ID."""
     task_source: str = "--task"
+    runtime: Runtime = "huggingface"
+    """The container behind the endpoint. With tei, `task` and `handler_path` do not apply:
+    TEI always pools, and has no task."""
 
 
 def model_directory(model: str, revision: str | None, source: str = "--model") -> str:
@@ -117,11 +125,19 @@ def serve(options: ServeOptions) -> int:
         raise ConfigurationError(f"--max-concurrency {options.max_concurrency}: use 1 or more")
     if not 0 <= options.port <= 65535:
         raise ConfigurationError(f"--port {options.port}: use 0 to 65535")
+    if options.runtime not in RUNTIMES:
+        raise ConfigurationError(f"--runtime {options.runtime}: use huggingface or tei")
+    if options.runtime == "tei" and options.handler_path is not None:
+        raise ConfigurationError(
+            "--runtime tei serves TEI's own /embed contract: it takes no inference handler"
+        )
     try:
-        _check_task(options.task, options.task_source)
+        if options.runtime == "huggingface":
+            _check_task(options.task, options.task_source)
         from embeddings.server.app import Endpoint, build_app
         from embeddings.server.container import Container
         from embeddings.server.handler import load_handler
+        from embeddings.server.tei import TEI_VERSION, TeiContainer
     except ModuleNotFoundError as error:
         raise ConfigurationError(
             f"the local endpoint needs {error.name}: pip install -r requirements-local.txt"
@@ -131,22 +147,40 @@ def serve(options: ServeOptions) -> int:
         started = time.monotonic()
         model_dir = model_directory(options.model, options.revision, options.model_source)
         _check_weights(model_dir, options.model)
+        container: ModelContainer
         try:
-            handler = load_handler(options.task, options.handler_path)
-            container = Container(handler, model_dir)
+            if options.runtime == "tei":
+                tei = container = TeiContainer(model_dir)
+            else:
+                handler = load_handler(options.task, options.handler_path)
+                container = Container(handler, model_dir)
         except Exception as error:  # whatever the model's libraries raise: one line
             raise ConfigurationError(
                 f"model {options.model} cannot be loaded: {_summary(error)}"
             ) from None
-        code = "code " + ", ".join(handler.custom) if handler.custom else "the default handler"
-        LOG.info(
-            "loaded %s (task %s) from %s in %.1f s with %s",
-            options.model,
-            options.task,
-            model_dir,
-            time.monotonic() - started,
-            code,
-        )
+        if options.runtime == "tei":
+            LOG.info(
+                "loaded %s from %s in %.1f s as Text Embeddings Inference %s (%s pooling, %d "
+                "dimensions, up to %d tokens per input, on %s)",
+                options.model,
+                model_dir,
+                time.monotonic() - started,
+                TEI_VERSION,
+                tei.pooling,
+                tei.dimension,
+                tei.max_input_length,
+                tei.device,
+            )
+        else:
+            code = "code " + ", ".join(handler.custom) if handler.custom else "the default handler"
+            LOG.info(
+                "loaded %s (task %s) from %s in %.1f s with %s",
+                options.model,
+                options.task,
+                model_dir,
+                time.monotonic() - started,
+                code,
+            )
         endpoint = Endpoint(
             container,
             options.model,
@@ -154,6 +188,8 @@ def serve(options: ServeOptions) -> int:
             endpoint_name=options.endpoint_name,
             serverless=options.serverless,
             max_concurrency=options.max_concurrency,
+            runtime=options.runtime,
+            revision=options.revision,
         )
         return _run(build_app(endpoint), listener, options, container)
     finally:
@@ -228,7 +264,9 @@ class _OncePerMinute(logging.Filter):
         return True
 
 
-def _run(app: object, listener: socket.socket, options: ServeOptions, container: Container) -> int:
+def _run(
+    app: object, listener: socket.socket, options: ServeOptions, container: ModelContainer
+) -> int:
     import anyio
     import uvicorn
 

@@ -6,8 +6,10 @@ Routes:
   shape, so boto3 raises the exceptions it raises against AWS.
 - `POST /` with `X-Amz-Target: SageMaker.Describe...`: the control-plane calls `status`, `wait`
   and `verify` make (DescribeEndpoint, DescribeEndpointConfig, DescribeModel).
-- `/invocations` and `/ping` (any method, trailing slash or not): the container contract,
-  answered as multi-model-server does.
+- `/invocations` and `/ping`: the container contract, answered as the container's own server
+  does (its `Contract`): multi-model-server's (any method, trailing slash or not) for the
+  HuggingFace image, TEI's router's (POST /invocations or /embed, GET /ping or /health) for
+  Text Embeddings Inference. TEI's own `POST /` is not served: `/` is the control plane here.
 
 What SageMaker's front end does, this does too: at most `max_concurrency` invocations at once
 (more are throttled), bodies read as they arrive and refused past the limit, and 60 s for the
@@ -24,7 +26,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import anyio
 from starlette.applications import Starlette
@@ -34,13 +36,10 @@ from starlette.routing import Route
 
 from embeddings.server import control_plane
 from embeddings.server.container import (
-    HEALTHY,
-    MMS_MAX_BYTES,
-    NOT_FOUND,
-    REQUEST_TOO_LARGE,
-    Container,
+    ANY_METHOD,
+    CONTAINER_QUEUE,
     ContainerAnswer,
-    mms_error,
+    ModelContainer,
 )
 from embeddings.server.protocol import HEADER_TIMEOUT_SECONDS
 
@@ -58,8 +57,7 @@ INVOCATION_TIMEOUT_SECONDS: Final = 60.0
 """How long SageMaker waits for the container to answer an invocation."""
 BODY_IDLE_SECONDS: Final = HEADER_TIMEOUT_SECONDS
 """How long a request body may pause between two pieces."""
-CONTAINER_QUEUE: Final = 100
-"""multi-model-server's job_queue_size default: requests to /invocations waiting at once."""
+__all__ = ["CONTAINER_QUEUE", "Endpoint", "build_app"]
 ACCOUNT_ID: Final = control_plane.ACCOUNT_ID
 CLIENT_GONE: Final = 499
 """The access log's status for a request whose client left before the answer (nginx's)."""
@@ -70,21 +68,24 @@ TIMED_OUT_MESSAGE: Final = (
 )
 WATCH_SECONDS: Final = 0.1
 """How often a request in progress looks whether the server is stopping."""
-METHODS: Final = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 @dataclass
 class Endpoint:
     """What the local endpoint serves, and as what."""
 
-    container: Container
+    container: ModelContainer
     model_id: str
     task: str
+    """The pipeline task (the HuggingFace image's HF_TASK); unused with TEI, which has none."""
     endpoint_name: str | None = None
     """Answer only this name, as SageMaker would; None answers any."""
     serverless: bool = False
     max_concurrency: int = 4
     """Invocations in progress at once, running or waiting their turn; more are throttled."""
+    runtime: Literal["huggingface", "tei"] = "huggingface"
+    """The image emulated, as DescribeModel reports it."""
+    revision: str | None = None
     in_progress: int = field(default=0, init=False)
 
     @property
@@ -162,10 +163,10 @@ def _service_error(
     return JSONResponse({"message": message, **fields}, status, headers=headers)
 
 
-def _last(request: Request, name: str) -> str | None:
-    """A header's last value, as the container's HTTP layer reads a repeated one."""
+def _header(request: Request, name: str, which: Literal["first", "last"]) -> str | None:
+    """A header's first or last value, as the container's HTTP layer reads a repeated one."""
     values = request.headers.getlist(name)
-    return values[-1] if values else None
+    return (values[0] if which == "first" else values[-1]) if values else None
 
 
 async def _predict(
@@ -181,6 +182,7 @@ async def _predict(
     outcome: ContainerAnswer | None = None
     client_left = False
     container = endpoint.container
+    contract = container.contract
 
     async with anyio.create_task_group() as tasks:
 
@@ -201,7 +203,7 @@ async def _predict(
             while container.stop_deadline is None:
                 await anyio.sleep(WATCH_SECONDS)
             await anyio.sleep(container.stop_deadline - time.monotonic())
-            end(STOPPING)
+            end(contract.stopping)
 
         async def run() -> None:
             nonlocal outcome
@@ -210,15 +212,15 @@ async def _predict(
                     answer = await anyio.to_thread.run_sync(
                         container.invoke,
                         body,
-                        _last(request, "content-type"),
-                        _last(request, "accept"),
+                        _header(request, "content-type", contract.repeated_header),
+                        _header(request, "accept", contract.repeated_header),
                         abandoned,
                         abandon_on_cancel=True,
                     )
             except TimeoutError:
                 end(ContainerAnswer(0, TIMED_OUT_MESSAGE.encode()))
                 return
-            outcome = answer or STOPPING
+            outcome = answer or contract.stopping
             tasks.cancel_scope.cancel()
 
         tasks.start_soon(watch_the_client)
@@ -227,35 +229,35 @@ async def _predict(
     return None if client_left else outcome
 
 
-STOPPING: Final = mms_error(503, "ServiceUnavailableException", "the local endpoint is stopping")
-
-
 def build_app(endpoint: Endpoint) -> Starlette:
     """The ASGI application serving `endpoint`."""
     queued_at_container = 0
+    contract = endpoint.container.contract
 
     async def ping(request: Request) -> Response:
-        return _respond(HEALTHY)
+        return _respond(contract.healthy)
 
     async def invocations(request: Request) -> Response:
         nonlocal queued_at_container
-        if queued_at_container >= CONTAINER_QUEUE:
-            return _respond(
-                mms_error(
-                    503,
-                    "ServiceUnavailableException",
-                    f"the local container's queue of {CONTAINER_QUEUE} requests is full",
-                )
-            )
+        if contract.queue_limit is not None and queued_at_container >= contract.queue_limit:
+            return _respond(contract.queue_full)
+        # A refusal on the headers alone comes first (as TEI's JSON extractor checks the
+        # content type before it reads the body); the body is still read, to keep the
+        # connection usable.
+        refusal = endpoint.container.refuse_headers(
+            _header(request, "content-type", contract.repeated_header)
+        )
         queued_at_container += 1
         try:
             body = await body_or_refusal(
                 request,
-                MMS_MAX_BYTES,
-                lambda: _respond(REQUEST_TOO_LARGE, {"Connection": "close"}),
+                contract.request_limit,
+                lambda: _respond(refusal or contract.request_too_large, {"Connection": "close"}),
             )
             if isinstance(body, Response):
                 return body
+            if refusal is not None:
+                return _respond(refusal)
             answer = await _predict(endpoint, request, body, timeout=None)
         finally:
             queued_at_container -= 1
@@ -336,19 +338,32 @@ def build_app(endpoint: Endpoint) -> Starlette:
         )
 
     async def not_found(request: Request, _: Exception) -> Response:
-        return _respond(NOT_FOUND)
+        return _respond(contract.not_found)
+
+    async def method_not_allowed(request: Request, error: Exception) -> Response:
+        answer = contract.method_not_allowed
+        allow = (getattr(error, "headers", None) or {}).get("Allow")
+        if answer.status != 405 or allow is None:
+            return _respond(answer)
+        # As axum lists them, GET,HEAD (Starlette's order is a set's).
+        order = {method: index for index, method in enumerate(ANY_METHOD)}
+        methods = sorted(allow.split(", "), key=lambda method: order.get(method, len(order)))
+        return _respond(answer, {"Allow": ",".join(methods)})
 
     app = Starlette(
         routes=[
-            *(Route(path, ping, methods=METHODS) for path in ("/ping", "/ping/")),
             *(
-                Route(path, invocations, methods=METHODS)
-                for path in ("/invocations", "/invocations/")
+                Route(path, ping, methods=list(contract.ping_methods))
+                for path in contract.ping_paths
+            ),
+            *(
+                Route(path, invocations, methods=list(contract.invocation_methods))
+                for path in contract.invocation_paths
             ),
             Route("/endpoints/{name}/invocations", invoke_endpoint, methods=["POST"]),
             Route("/", sagemaker_api, methods=["POST"]),
         ],
-        exception_handlers={404: not_found, 405: not_found},
+        exception_handlers={404: not_found, 405: method_not_allowed},
     )
     app.router.redirect_slashes = False
     return AccessLog(app)  # type: ignore[return-value]

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal, Protocol
 
 from embeddings.server.handler import ANY, JSON, UTF8_TYPES, Handler
 
@@ -55,6 +55,101 @@ NOT_FOUND: Final = mms_error(
     "Requested resource is not found, please refer to API document.",
 )
 REQUEST_TOO_LARGE: Final = ContainerAnswer(413, b"", None)
+CONTAINER_QUEUE: Final = 100
+"""multi-model-server's job_queue_size default: requests to /invocations waiting at once."""
+ANY_METHOD: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a container's own HTTP server answers around the model: these differ between the
+    images (multi-model-server in the HuggingFace container, TEI's axum router), so the local
+    endpoint takes them from the container it serves."""
+
+    healthy: ContainerAnswer
+    """GET /ping when the model is loaded."""
+    not_found: ContainerAnswer
+    """A path the server does not know."""
+    method_not_allowed: ContainerAnswer
+    request_limit: int
+    """Request body bytes the server reads; past them: `request_too_large`."""
+    request_too_large: ContainerAnswer
+    queue_limit: int | None
+    """Requests to /invocations in the container at once, past which `queue_full` answers;
+    None where the server keeps no such count (the container limits itself)."""
+    queue_full: ContainerAnswer
+    stopping: ContainerAnswer
+    """For a request still waiting when the local endpoint stops (a local answer, in the
+    image's error format)."""
+    ping_paths: tuple[str, ...]
+    ping_methods: tuple[str, ...]
+    invocation_paths: tuple[str, ...]
+    invocation_methods: tuple[str, ...]
+    repeated_header: Literal["first", "last"]
+    """Which value of a repeated Content-Type or Accept the server reads."""
+
+
+MMS_CONTRACT: Final = Contract(
+    healthy=HEALTHY,
+    not_found=NOT_FOUND,
+    method_not_allowed=NOT_FOUND,
+    request_limit=MMS_MAX_BYTES,
+    request_too_large=REQUEST_TOO_LARGE,
+    queue_limit=CONTAINER_QUEUE,
+    queue_full=mms_error(
+        503,
+        "ServiceUnavailableException",
+        f"the local container's queue of {CONTAINER_QUEUE} requests is full",
+    ),
+    stopping=mms_error(503, "ServiceUnavailableException", "the local endpoint is stopping"),
+    ping_paths=("/ping", "/ping/"),
+    ping_methods=ANY_METHOD,
+    invocation_paths=("/invocations", "/invocations/"),
+    invocation_methods=ANY_METHOD,
+    repeated_header="last",
+)
+"""multi-model-server's answers: any method, trailing slash or not, its JSON errors."""
+
+
+class ModelContainer(Protocol):
+    """What the local endpoint needs of a container: its contract, the model behind
+    /invocations, and a way to stop it. `Container` (the HuggingFace image) and
+    `tei.TeiContainer` (Text Embeddings Inference) are the two."""
+
+    @property
+    def contract(self) -> Contract: ...
+
+    @property
+    def stop_deadline(self) -> float | None:
+        """When stopping, the time (monotonic) by which work in progress is given up."""
+        ...
+
+    @property
+    def busy(self) -> bool:
+        """Whether the model is running now."""
+        ...
+
+    @property
+    def waiting(self) -> int:
+        """How much work waits for the model."""
+        ...
+
+    def stop(self, grace_seconds: float) -> None: ...
+
+    def refuse_headers(self, content_type: str | None) -> ContainerAnswer | None:
+        """What the container's server answers from the headers alone, before the body."""
+        ...
+
+    def invoke(
+        self,
+        body: bytes,
+        content_type: str | None,
+        accept: str | None,
+        abandoned: threading.Event | None = None,
+    ) -> ContainerAnswer | None:
+        """POST /invocations: the answer, or None, without running the model, when the server
+        is stopping or the request was `abandoned` before its turn came."""
+        ...
 
 
 class Turns:
@@ -94,6 +189,8 @@ class Turns:
 class Container:
     """The loaded model behind the handler; one prediction at a time, as one MMS worker."""
 
+    contract: Final = MMS_CONTRACT
+
     def __init__(self, handler: Handler, model_dir: str) -> None:
         self.handler = handler
         self.model = handler.model_fn(model_dir)
@@ -117,6 +214,10 @@ class Container:
         once; the one running is given up after `grace_seconds`."""
         self.stop_deadline = time.monotonic() + grace_seconds
         self._stopping.set()
+
+    def refuse_headers(self, content_type: str | None) -> ContainerAnswer | None:
+        """MMS reads any body first."""
+        return None
 
     def invoke(
         self,

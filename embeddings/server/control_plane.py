@@ -2,7 +2,9 @@
 
 `status`, `wait` and `verify` describe the endpoint, its configuration and its model (JSON 1.1
 protocol: `POST /` with `X-Amz-Target: SageMaker.<Operation>`). The local endpoint answers them
-for what it serves: InService, serverless or one local instance, the real model id and task.
+for what it serves: InService, serverless or one local instance, the real model id and task
+(with `--runtime tei`: TEI's image and the variables the component gives that container, which
+have no task).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import json
 import time
 from typing import TYPE_CHECKING, Any, Final
+
+from container import tei
 
 if TYPE_CHECKING:
     from embeddings.server.app import Endpoint
@@ -21,6 +25,19 @@ _STARTED: Final = time.time()
 
 def _arn(kind: str, name: str) -> str:
     return f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:{kind}/{name.lower()}"
+
+
+def _container(endpoint: Endpoint) -> dict[str, Any]:
+    """The model's container: the image emulated and its environment."""
+    if endpoint.runtime == "tei":
+        return {
+            "Image": f"local/{tei.CPU_REPOSITORY}:{tei.DEFAULT_CPU_TAG}",
+            "Environment": tei.environment(endpoint.model_id, endpoint.revision),
+        }
+    return {
+        "Image": "local",
+        "Environment": {"HF_MODEL_ID": endpoint.model_id, "HF_TASK": endpoint.task},
+    }
 
 
 def _not_found(message: str) -> tuple[int, dict[str, Any]]:
@@ -78,10 +95,7 @@ def answer(target: str, payload: bytes, endpoint: Endpoint) -> tuple[int, dict[s
         return 200, {
             "ModelName": model,
             "ModelArn": _arn("model", model),
-            "PrimaryContainer": {
-                "Image": "local",
-                "Environment": {"HF_MODEL_ID": endpoint.model_id, "HF_TASK": endpoint.task},
-            },
+            "PrimaryContainer": _container(endpoint),
             "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/local",
             "CreationTime": _STARTED,
         }

@@ -21,7 +21,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from embeddings.server.container import Container, mms_error
+from embeddings.server.container import ModelContainer, mms_error
 
 HEADER_TIMEOUT_SECONDS: Final = 10.0
 INVALID_HTTP_MESSAGE: Final = mms_error(400, "BadRequestException", "Invalid HTTP message.").body
@@ -82,7 +82,7 @@ class HeaderDeadlineProtocol(H11Protocol):
 
 
 class StoppingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, container: Container) -> None:
+    def __init__(self, config: uvicorn.Config, container: ModelContainer) -> None:
         super().__init__(config)
         self.container = container
 
