@@ -2,9 +2,11 @@
 
     HF_HUB_OFFLINE=1 venv/bin/python benchmarks/embed_throughput.py
 
-Starts the local endpoint (`python -m embeddings serve`) in a subprocess, embeds 1,000 varied
-texts through it with `EmbeddingClient` (batched) and with one request per text (the reference
-app's pattern), and with sentence-transformers in this process (the ceiling on this CPU). Prints
+Starts the local endpoint (`python -m embeddings serve`) in a subprocess in each of its modes
+(the stock container's token vectors, the sentence-embedding handler, TEI), embeds 1,000
+varied texts through it with `EmbeddingClient` (batched) and with one request per text (the
+reference app's pattern), and with sentence-transformers in this process (the ceiling on this
+CPU). Prints
 texts/s, requests, bytes received per text and the ratios between the paths. The machines this
 runs on are shared and noisy: compare ratios from one run, not absolute numbers across runs.
 """
@@ -148,7 +150,12 @@ def main() -> None:
     texts = varied_texts(args.texts)
     results: dict[str, Result] = {}
 
-    for mode, extra in (("token-level", ()), ("sentence-embeddings", ("--sentence-embeddings",))):
+    modes = (
+        ("token-level", ()),
+        ("sentence-embeddings", ("--sentence-embeddings",)),
+        ("TEI", ("--runtime", "tei")),
+    )
+    for mode, extra in modes:
         with local_endpoint(args.model, *extra) as url:
             results[f"{mode} endpoint, EmbeddingClient.embed"] = measure(
                 texts, url, lambda client: client.embed(texts)
@@ -197,6 +204,13 @@ def main() -> None:
     print(
         "token-level: EmbeddingClient.embed vs one request per text: "
         f"{tokens.texts_per_second / single.texts_per_second:.2f}x texts/s"
+    )
+    tei = results["TEI endpoint, EmbeddingClient.embed"]
+    print(
+        "TEI endpoint vs sentence-embeddings endpoint (EmbeddingClient): "
+        f"{tei.texts_per_second / pooled.texts_per_second:.2f}x texts/s, "
+        f"{tei.bytes_received / pooled.bytes_received:.2f}x bytes per text, "
+        f"{tei.requests} requests against {pooled.requests} (TEI takes 32 texts a request)"
     )
 
 
