@@ -148,7 +148,8 @@ class RetryPolicy:
             return self.deadline_seconds - (self.clock() - started)
 
         def out_of_time(state: tenacity.RetryCallState) -> bool:
-            return left() - (state.upcoming_sleep or 0.0) < MIN_ATTEMPT_SECONDS
+            # Pauses are cut to leave the next attempt MIN_ATTEMPT_SECONDS (see `wait`).
+            return left() <= MIN_ATTEMPT_SECONDS
 
         def report(state: tenacity.RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
@@ -172,7 +173,11 @@ class RetryPolicy:
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(is_retryable),
-            wait=lambda state: self._delay(state.attempt_number),
+            # A pause longer than the time left is cut to leave one last attempt its minimum,
+            # rather than ending the retries early.
+            wait=lambda state: min(
+                self._delay(state.attempt_number), max(0.0, left() - MIN_ATTEMPT_SECONDS)
+            ),
             stop=out_of_time,
             sleep=pause,
             before_sleep=report,

@@ -164,16 +164,17 @@ def test_cold_start_is_retried_with_growing_backoff_until_it_answers(
 def test_retries_stop_at_the_deadline_with_the_last_error(
     client: EmbeddingClient, stub: Stubber, fake_time: FakeTime
 ) -> None:
-    for _ in range(10):
+    for _ in range(11):
         expect_error(stub, "ModelNotReadyException", "Model is not ready", 429)
 
     with pytest.raises(EndpointUnavailableError) as raised:
         client.embed_one("vectorize me")
 
-    # After nine waits (111 s) another 20 s would pass the 120 s deadline: the tenth error ends it.
-    assert fake_time.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 20.0, 20.0, 20.0]
-    assert client.requests_sent == 10
-    assert "after 10 attempts in 111 s" in str(raised.value)
+    # After nine waits (111 s) another 20 s would pass the 120 s deadline: the last wait is cut
+    # to leave a last attempt its 0.5 s, and the eleventh error ends it.
+    assert fake_time.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 20.0, 20.0, 20.0, 8.5]
+    assert client.requests_sent == 11
+    assert "after 11 attempts in 120 s" in str(raised.value)
     assert "ModelNotReadyException: Model is not ready" in str(raised.value)
     assert "deadline 120 s" in str(raised.value)
 

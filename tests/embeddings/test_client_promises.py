@@ -486,3 +486,20 @@ def test_a_payload_with_nan_is_refused_before_it_is_sent(aws: None) -> None:
     client = EmbeddingClient("x", "us-east-1")
     with pytest.raises(InvalidInputError, match="cannot be sent as JSON"):
         client.invoke_raw({"inputs": "x", "parameters": {"threshold": float("nan")}})
+
+
+def test_throttling_for_good_is_retried_until_the_deadline_not_before(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drawn pause longer than the time left is cut short, so the last attempt comes just
+    before the deadline instead of the retries giving up seconds early."""
+    throttled = service_error(400, "ThrottlingException", "Rate exceeded")
+    with scripted_endpoint(lambda _: throttled) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, deadline_seconds=4)
+        started = time.monotonic()
+        with pytest.raises(EndpointUnavailableError):
+            client.embed_one("busy")
+        elapsed = time.monotonic() - started
+
+    assert 3.4 <= elapsed <= 4.5, elapsed
+    assert endpoint.requests >= 3
