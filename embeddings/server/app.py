@@ -19,11 +19,13 @@ timed out or went away before its turn is dropped, not computed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -38,6 +40,7 @@ from embeddings.server import control_plane
 from embeddings.server.container import (
     ANY_METHOD,
     CONTAINER_QUEUE,
+    DEFAULT_THREADS,
     ContainerAnswer,
     ModelContainer,
 )
@@ -163,6 +166,23 @@ def _service_error(
     return JSONResponse({"message": message, **fields}, status, headers=headers)
 
 
+_LIMITERS: Final[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _threads(count: int) -> anyio.CapacityLimiter:
+    """The worker threads requests wait on inside the container: anyio's default 40, or a
+    limiter of `count` of this event loop's own."""
+    if count == DEFAULT_THREADS:
+        return anyio.to_thread.current_default_thread_limiter()
+    loop = asyncio.get_running_loop()
+    limiter = _LIMITERS.get(loop)
+    if limiter is None or limiter.total_tokens != count:
+        limiter = _LIMITERS[loop] = anyio.CapacityLimiter(count)
+    return limiter
+
+
 def _header(request: Request, name: str, which: Literal["first", "last"]) -> str | None:
     """A header's first or last value, as the container's HTTP layer reads a repeated one."""
     values = request.headers.getlist(name)
@@ -216,6 +236,7 @@ async def _predict(
                         _header(request, "accept", contract.repeated_header),
                         abandoned,
                         abandon_on_cancel=True,
+                        limiter=_threads(contract.threads),
                     )
             except TimeoutError:
                 end(ContainerAnswer(0, TIMED_OUT_MESSAGE.encode()))

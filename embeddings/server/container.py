@@ -60,6 +60,10 @@ CONTAINER_QUEUE: Final = 100
 ANY_METHOD: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
+DEFAULT_THREADS: Final = 40
+"""anyio's default number of worker threads."""
+
+
 @dataclass(frozen=True)
 class Contract:
     """What a container's own HTTP server answers around the model: these differ between the
@@ -87,6 +91,9 @@ class Contract:
     invocation_methods: tuple[str, ...]
     repeated_header: Literal["first", "last"]
     """Which value of a repeated Content-Type or Accept the server reads."""
+    threads: int = DEFAULT_THREADS
+    """Requests that may wait inside the container at once, each on a worker thread (anyio's
+    default is 40). TEI's needs room for all its permits, or its 429 could never come."""
 
 
 MMS_CONTRACT: Final = Contract(

@@ -140,6 +140,7 @@ TEI_CONTRACT: Final = Contract(
     invocation_paths=("/invocations", "/embed"),
     invocation_methods=("POST",),
     repeated_header="first",
+    threads=MAX_CONCURRENT_REQUESTS + MAX_CLIENT_BATCH_SIZE,
 )
 """axum's answers around TEI's handlers. No queue limit: TEI's permits decide (429)."""
 
@@ -596,6 +597,8 @@ class TeiContainer:
         except Exception as error:  # the tokenizers crate's errors, as TEI reports them
             return tei_error("Tokenizer", f"tokenizer error {error}")
         ids: list[int] = encoding.ids
+        if not ids:  # token ids that decode to nothing: no pass can take an empty sequence
+            return validation("`inputs` cannot be empty")
         if len(ids) > self.max_input_length:
             return validation(
                 f"`inputs` must have less than {self.max_input_length} tokens. Given: {len(ids)}"
@@ -653,10 +656,11 @@ class TeiContainer:
                 for index, entry in enumerate(batch):
                     entry.state = "done"
                     self._permits.release()
-                    if vectors is not None:
-                        entry.vector = vectors[index]
+                    result = vectors[index] if vectors is not None else error
+                    if isinstance(result, str):
+                        entry.request.error = result
                     else:
-                        entry.request.error = error
+                        entry.vector = result
                     self._finish(entry.request)
 
     def _finish(self, request: _Request) -> None:
@@ -682,6 +686,12 @@ class TeiContainer:
             batch = self._take()
             if batch:
                 return batch
+            if self._queue:  # one input over the whole token budget: it runs alone
+                entry = self._queue.popleft()
+                if not entry.request.gone:
+                    return [entry]
+                entry.state = "dropped"
+                self._permits.release()
 
     def _take(self) -> list[_Entry]:
         """queue.rs's `next_batch` for a padded model: first in, first out, while
@@ -716,13 +726,19 @@ class TeiContainer:
                 return True
         return False
 
-    def _run(self, batch: list[_Entry]) -> list[np.ndarray]:
+    def _run(self, batch: list[_Entry]) -> list[np.ndarray | str]:
         """The batch's vectors, in its order: one forward call per group of similar lengths,
-        so that one long input does not pad a pass of short ones to its length."""
+        so that one long input does not pad a pass of short ones to its length. A call that
+        fails gives its own entries the error's text, and no other entry."""
         vectors: list[Any] = [None] * len(batch)
         for group in length_groups([len(entry.ids) for entry in batch]):
-            for index, vector in zip(group, self._forward([batch[i] for i in group]), strict=True):
-                vectors[index] = vector
+            try:
+                results = list(self._forward([batch[i] for i in group]))
+            except Exception as failure:  # answered to those callers as TEI's Backend error
+                LOG.warning("model pass failed: %s: %s", type(failure).__name__, failure)
+                results = [" ".join(str(failure).split()) or type(failure).__name__] * len(group)
+            for index, result in zip(group, results, strict=True):
+                vectors[index] = result
             self.stats.calls += 1
         return vectors
 

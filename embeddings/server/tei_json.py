@@ -891,7 +891,7 @@ class _Deserializer:
             single = _input_type(value)
             if single is not None:
                 return [single], True
-            if isinstance(value, list):
+            if isinstance(value, list) and not isinstance(value, _Map):
                 items = [_input_type(item) for item in value]
                 if all(item is not None for item in items):
                     return [item for item in items if item is not None], False
@@ -1078,9 +1078,13 @@ def _input_type(value: Any) -> InputItem | None:
     """TEI's untagged `InputType` from a Content value: a string, or integers that fit u32."""
     if isinstance(value, str):
         return value
-    if isinstance(value, list) and all(
-        isinstance(item, _Number) and item.kind == "u64" and int(item.value) <= U32_MAX
-        for item in value
+    if (
+        isinstance(value, list)
+        and not isinstance(value, _Map)
+        and all(
+            isinstance(item, _Number) and item.kind == "u64" and int(item.value) <= U32_MAX
+            for item in value
+        )
     ):
         return [int(item.value) for item in value]
     return None

@@ -574,3 +574,61 @@ def test_stopping_answers_the_queue_at_once_and_lets_the_running_pass_finish(
         503,
         error("Unhealthy", "the local endpoint is stopping"),
     )
+
+
+def test_token_ids_that_decode_to_nothing_are_refused_alone(container: TeiContainer) -> None:
+    answers = in_threads(
+        2,
+        lambda index: invoke(container, {"inputs": [99999]} if index else {"inputs": "innocent"}),
+    )
+
+    assert answers[1].status == 413
+    assert answers[1].body == error(
+        "Validation", "Input validation error: `inputs` cannot be empty"
+    )
+    assert answers[0].status == 200
+
+
+def test_a_failing_forward_call_fails_its_own_inputs_only(
+    container: TeiContainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    forward = container._forward
+
+    def fragile(batch: Any) -> Any:
+        assert release.wait(30)
+        if any(len(entry.ids) > 100 for entry in batch):
+            raise RuntimeError("the long group broke")
+        return forward(batch)
+
+    monkeypatch.setattr(container, "_forward", fragile)
+    long_text = " ".join(["word"] * 200)
+    payloads = [{"inputs": "short one"}, {"inputs": long_text}, {"inputs": "short two"}]
+    results: list[Any] = [None] * 3
+
+    def call(index: int) -> None:
+        results[index] = invoke(container, payloads[index])
+
+    threads = [threading.Thread(target=call, args=(index,)) for index in range(3)]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: container.busy or container.waiting >= 3)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert [result.status for result in results] == [200, 424, 200]
+    assert results[1].body == error("Backend", "Backend error: the long group broke")
+
+
+def test_an_input_over_the_whole_token_budget_runs_alone_instead_of_stalling() -> None:
+    tight = TeiContainer(model_path(), max_batch_tokens=100)
+    try:
+        answers = in_threads(
+            2,
+            lambda index: invoke(tight, {"inputs": " ".join(["word"] * 200) if index else "short"}),
+        )
+    finally:
+        tight.stop(0)
+
+    assert [answer.status for answer in answers] == [200, 200]
