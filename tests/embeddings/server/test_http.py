@@ -272,9 +272,7 @@ def test_a_body_that_stops_arriving_gets_a_408_and_the_connection_closed(
     )
 
     assert answer.startswith(b"HTTP/1.1 408 ")
-    assert b"x-amzn-errortype: RequestTimeout" in answer.lower().replace(
-        b"x-amzn-errortype: requesttimeout", b"x-amzn-errortype: RequestTimeout"
-    )
+    assert b"x-amzn-errortype: requesttimeout" in answer.lower()
     assert BODY_IDLE_SECONDS - 1 < time.monotonic() - started < BODY_IDLE_SECONDS + 10
     assert invoke(local_endpoint, ONE_TEXT)[0] == 200
 
