@@ -1,16 +1,35 @@
-"""The one error type a bad setting produces, anywhere in the component or the program."""
+"""The one error a bad setting produces, with each problem naming its setting and what is
+allowed; pydantic's own refusals become such problems here."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import pulumi
+from pydantic import BaseModel
 
-# Messages refer to other settings in backticks, by field name: `max_concurrency`.
-_SETTING_REFERENCE: Final = re.compile(r"`([a-z][a-z0-9_]*)`")
+from components.aws_limits import suggestion
+
+REGION: Final = "aws:region"
+NAME: Final = "name"
+_SETTING: Final = re.compile(r"`([a-z][a-z0-9_]*)`")
+"""Messages name other settings in backticks, by field name: `max_concurrency`."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """How settings are read, and what only the deployment knows."""
+
+    subject: str | None = None
+    config_keys: bool = False
+    """Whether to name settings by stack-config key (camelCase) rather than field name."""
+    component: str | None = None
+    checks_region: bool = False
+    """Whether to check `region`: False where an explicit provider decides it at deployment."""
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -23,14 +42,42 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.setting}: {self.message}"
 
-    def renamed(self, names: Mapping[str, str]) -> Problem:
-        """The same problem with settings called by other names (field names -> config keys)."""
-        return Problem(names.get(self.setting, self.setting), renamed(self.message, names))
-
 
 def renamed(text: str, names: Mapping[str, str]) -> str:
     """`text` with the settings it names in backticks called by other names."""
-    return _SETTING_REFERENCE.sub(lambda match: f"`{names.get(match[1], match[1])}`", text)
+    return _SETTING.sub(lambda match: f"`{names.get(match[1], match[1])}`", text)
+
+
+def show(value: object, limit: int = 60) -> str:
+    """The value as Python writes it, cut short when long (or nested too deep to write)."""
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):
+        return f"a {type(value).__name__} too deep or large to show"
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
+
+
+def from_pydantic(detail: Any, model: type[BaseModel]) -> Problem:
+    """A pydantic error as a Problem: the setting as it was given, the entry, pydantic's reason
+    (or ours, from a check), and the setting's description of what is allowed."""
+    key, *entry = detail["loc"] or ("",)
+    fields = {alias: field for name, field in model.model_fields.items()
+              for alias in (name, field.alias)}  # fmt: skip
+    field = fields.get(key)
+    if detail["type"] == "extra_forbidden" or field is None:
+        return Problem(str(key), f"unknown setting{suggestion(str(key), model.model_fields)}")
+    value = detail["input"]
+    shown = "" if detail["type"] == "too_long" else f"{show(value)} "  # a list's own length
+    if entry and entry[-1] == "[key]":
+        shown = f"key {shown}"
+    elif entry and isinstance(entry[0], str):
+        shown = f"value of {show(entry[0])}: {shown}"
+    if detail["type"] == "value_error":
+        return Problem(str(key), f"{shown}{detail['ctx']['error']}")
+    pattern = detail["type"] == "string_pattern_mismatch"  # pydantic would show the regex
+    reason = "is not allowed" if pattern else f"is refused: {detail['msg']}"
+    description = " ".join((field.description or "").split())
+    return Problem(str(key), f"{shown}{reason}. {description}")
 
 
 class InvalidSettingsError(pulumi.RunError):
@@ -44,10 +91,26 @@ class InvalidSettingsError(pulumi.RunError):
     def __init__(self, subject: str, problems: Iterable[Problem]) -> None:
         self.subject = subject
         self.problems: tuple[Problem, ...] = tuple(problems)
-        count = len(self.problems)
         lines = "\n".join(f"  - {problem}" for problem in self.problems)
-        noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{subject} has {count} invalid setting {noun}:\n{lines}")
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(f"{subject} has {len(self.problems)} invalid setting {noun}:\n{lines}")
+
+    @classmethod
+    def of(
+        cls, problems: Iterable[Problem], context: Context, model: type[BaseModel]
+    ) -> InvalidSettingsError:
+        """The problems in order (the component's name, the region, then the settings as
+        declared, then unknown names), each named as the caller names settings."""
+        keys = {name: field.alias or name for name, field in model.model_fields.items()}
+        if not context.config_keys:
+            keys = {name: name for name in keys}
+        order = [NAME, REGION, *keys.values()]
+        named = [
+            Problem(keys.get(p.setting, p.setting), renamed(p.message, keys))
+            for p in dict.fromkeys(problems)
+        ]
+        named.sort(key=lambda p: order.index(p.setting) if p.setting in order else len(order))
+        return cls(context.subject or model.__name__, named)
 
     @property
     def settings(self) -> tuple[str, ...]:

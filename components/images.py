@@ -52,26 +52,22 @@ GPU_TAG_FOR_CPU_TAG: Final = {
 }
 
 
-# huggingface-pytorch-inference tags: <torch>-transformers<version>-<cpu|gpu>-py<NN>[-cu<NNN>]-
-# ubuntu<NN.NN>[-suffix]. Not stated by any service model; it is how the images are published.
-def tag_pattern(device: str) -> str:
-    """The tags of one device (`cpu`, `gpu`, or `cpu|gpu`)."""
-    return (
-        r"[0-9]+\.[0-9]+(?:\.[0-9]+)?-transformers[0-9]+\.[0-9]+(?:\.[0-9]+)?"
-        rf"-(?:{device})-py[0-9]{{2,3}}(?:-cu[0-9]{{3}})?-ubuntu[0-9]{{2}}\.[0-9]{{2}}(?:-[A-Za-z0-9.]+)*"
-    )
+# Tags as the images are published (no service model states them): huggingface-pytorch-inference
+# <torch>-transformers<version>-<cpu|gpu>-py<NN>[-cu<NNN>]-ubuntu<NN.NN>[-suffix], and TEI's
+# 2.0.1-tei<version>-<cpu|gpu>-py<NN>[-cu<NNN>]-ubuntu<NN.NN> (container/tei.py).
+_VERSION: Final = r"[0-9]+\.[0-9]+(?:\.[0-9]+)?"
+_BUILD: Final = r"-py[0-9]{2,3}(?:-cu[0-9]{3})?-ubuntu[0-9]{2}\.[0-9]{2}(?:-[A-Za-z0-9.]+)*"
 
 
+def _tags(runtime: str, device: str) -> str:
+    return f"{_VERSION}-{runtime}{_VERSION}-(?:{device}){_BUILD}"
+
+
+HUGGINGFACE_TAG: Final = _tags("transformers", "cpu|gpu")
+TEI_TAG: Final = _tags("tei", "cpu|gpu")
+ANY_TAG: Final = f"{HUGGINGFACE_TAG}|{TEI_TAG}"
+GPU_TAG: Final = f"{_tags('transformers', 'gpu')}|{_tags('tei', 'gpu')}"
 EXAMPLE_CPU_TAG: Final = "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
-EXAMPLE_GPU_TAG: Final = GPU_TAG_FOR_CPU_TAG[EXAMPLE_CPU_TAG]
-
-
-# TEI tags: 2.0.1-tei<version>-<cpu|gpu>-py<NN>[-cu<NNN>]-ubuntu<NN.NN> (container/tei.py).
-def tei_tag_pattern(device: str) -> str:
-    return (
-        r"[0-9]+\.[0-9]+(?:\.[0-9]+)?-tei[0-9]+\.[0-9]+\.[0-9]+"
-        rf"-(?:{device})-py[0-9]{{2,3}}(?:-cu[0-9]{{3}})?-ubuntu[0-9]{{2}}\.[0-9]{{2}}(?:-[A-Za-z0-9.]+)*"
-    )
 
 
 @dataclass(frozen=True)
@@ -92,14 +88,14 @@ RUNTIMES: Final[dict[Runtime, RuntimeImages]] = {
         HUGGINGFACE_INFERENCE_REPOSITORY,
         EXAMPLE_CPU_TAG,
         GPU_TAG_FOR_CPU_TAG,
-        tag_pattern("cpu|gpu"),
+        HUGGINGFACE_TAG,
     ),
     "tei": RuntimeImages(
         tei.CPU_REPOSITORY,
         tei.GPU_REPOSITORY,
         tei.DEFAULT_CPU_TAG,
         tei.GPU_TAG_FOR_CPU_TAG,
-        tei_tag_pattern("cpu|gpu"),
+        TEI_TAG,
     ),
 }
 
@@ -142,7 +138,7 @@ def runtime_of_tag(tag: str) -> Runtime | None:
     return next((name for name, r in RUNTIMES.items() if re.fullmatch(r.tag_pattern, tag)), None)
 
 
-# GPUs TEI cannot run on (its README: "GPUs with CUDA compute capabilities < 7.5 are not
-# supported (V100, ...)"); the SageMaker image picks its build from the GPU's name
-# (sagemaker-entrypoint-cuda-all.sh: T4 75, A10G 86, A100 80, L4/L40S 89, H100 90).
-TEI_UNSUPPORTED_FAMILIES: Final = frozenset({"p3", "p3dn"})
+def runs_no_tei(instance_type: str) -> bool:
+    """V100 instances: TEI's README, "GPUs with CUDA compute capabilities < 7.5 are not
+    supported (V100, ...)"."""
+    return instance_family(instance_type) in {"p3", "p3dn"}

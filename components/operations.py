@@ -1,7 +1,7 @@
-"""Resources that keep an endpoint healthy in production: scaling, logs and alarms.
+"""What keeps an endpoint healthy in production: its log group, scaling and alarms.
 
-Each function takes the component's resource options (so every resource is its child) and
-registers plain AWS resources; the component decides which apply to its settings.
+Each function registers plain AWS resources as children of the component; the component decides
+which apply to its settings.
 """
 
 from __future__ import annotations
@@ -11,34 +11,25 @@ from typing import Final
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
 from components.args import EmbeddingEndpointArgs
 from components.policies import ENDPOINT_LOG_GROUP_PREFIX
 
 VARIANT_NAME: Final = "AllTraffic"
-INSTANCE_DIMENSION: Final = "sagemaker:variant:DesiredInstanceCount"
-PROVISIONED_DIMENSION: Final = "sagemaker:variant:DesiredProvisionedConcurrency"
-INVOCATIONS_METRIC: Final = "SageMakerVariantInvocationsPerInstance"
-PROVISIONED_METRIC: Final = "SageMakerVariantProvisionedConcurrencyUtilization"
-MICROSECONDS_PER_MILLISECOND: Final = 1000
-MICROSECONDS_PER_SECOND: Final = 1_000_000
-
-
-def log_group_name(endpoint_name: str) -> str:
-    return f"{ENDPOINT_LOG_GROUP_PREFIX}/{endpoint_name}"
+_MICROSECONDS: Final = {"ms": 1000, "s": 1_000_000}
+"""SageMaker reports ModelLatency and ModelSetupTime in microseconds."""
 
 
 def log_group(
-    component: str, endpoint_name: str, args: EmbeddingEndpointArgs, opts: pulumi.ResourceOptions
+    component: str, args: EmbeddingEndpointArgs, parent: pulumi.Resource
 ) -> aws.cloudwatch.LogGroup:
     """The group SageMaker writes to, made first so it has a retention (SageMaker's own never
     expires)."""
     return aws.cloudwatch.LogGroup(
-        naming.child_name(component, naming.LOG_GROUP),
-        name=log_group_name(endpoint_name),
+        f"{component}-logs",
+        name=f"{ENDPOINT_LOG_GROUP_PREFIX}/{args.endpoint_name}",
         retention_in_days=args.log_retention_days,
         tags=dict(args.tags) or None,
-        opts=opts,
+        opts=pulumi.ResourceOptions(parent=parent),
     )
 
 
@@ -46,33 +37,33 @@ def autoscaling(
     component: str,
     endpoint: aws.sagemaker.Endpoint,
     args: EmbeddingEndpointArgs,
-    opts: pulumi.ResourceOptions,
-) -> tuple[aws.appautoscaling.Target, aws.appautoscaling.Policy]:
+    parent: pulumi.Resource,
+) -> aws.appautoscaling.Policy:
     """Target tracking on instances (realtime) or provisioned concurrency (serverless)."""
-    scales_instances = args.instance_scaling is not None
-    if args.instance_scaling is not None:
-        dimension, metric = INSTANCE_DIMENSION, INVOCATIONS_METRIC
-        low, high = args.instance_scaling
-        target_value: float = float(args.autoscaling_target_invocations)
-    elif args.provisioned_scaling is not None:
-        dimension, metric = PROVISIONED_DIMENSION, PROVISIONED_METRIC
-        low, high = args.provisioned_scaling
-        # The utilization metric is a ratio: 0.7 means 70% of provisioned concurrency in use.
-        target_value = args.provisioned_concurrency_target_percent / 100
+    opts = pulumi.ResourceOptions(parent=parent)
+    instances = args.instance_scaling
+    if instances is not None:
+        dimension, metric = "DesiredInstanceCount", "SageMakerVariantInvocationsPerInstance"
+        (low, high), target_value = instances, float(args.autoscaling_target_invocations)
     else:
-        raise ValueError("autoscaling needs instance or provisioned-concurrency scaling")
+        assert args.provisioned_scaling is not None  # the component scales one or the other
+        dimension = "DesiredProvisionedConcurrency"
+        metric = "SageMakerVariantProvisionedConcurrencyUtilization"
+        # The utilization metric is a ratio: 0.7 means 70% of provisioned concurrency in use.
+        low, high = args.provisioned_scaling
+        target_value = args.provisioned_concurrency_target_percent / 100
     target = aws.appautoscaling.Target(
-        naming.child_name(component, naming.SCALING_TARGET),
+        f"{component}-scaling-target",
         service_namespace="sagemaker",
         resource_id=endpoint.name.apply(lambda name: f"endpoint/{name}/variant/{VARIANT_NAME}"),
-        scalable_dimension=dimension,
+        scalable_dimension=f"sagemaker:variant:{dimension}",
         min_capacity=low,
         max_capacity=high,
         tags=dict(args.tags) or None,
         opts=opts,
     )
-    policy = aws.appautoscaling.Policy(
-        naming.child_name(component, naming.SCALING_POLICY),
+    return aws.appautoscaling.Policy(
+        f"{component}-scaling-policy",
         policy_type="TargetTrackingScaling",
         service_namespace=target.service_namespace,
         resource_id=target.resource_id,
@@ -82,59 +73,49 @@ def autoscaling(
             predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
                 predefined_metric_type=metric
             ),
-            scale_in_cooldown=args.autoscaling_scale_in_cooldown if scales_instances else None,
-            scale_out_cooldown=(args.autoscaling_scale_out_cooldown if scales_instances else None),
+            scale_in_cooldown=args.autoscaling_scale_in_cooldown if instances else None,
+            scale_out_cooldown=args.autoscaling_scale_out_cooldown if instances else None,
         ),
         opts=opts,
     )
-    return target, policy
 
 
 def alarms(
     component: str,
     endpoint: aws.sagemaker.Endpoint,
     args: EmbeddingEndpointArgs,
-    opts: pulumi.ResourceOptions,
+    parent: pulumi.Resource,
 ) -> list[aws.cloudwatch.MetricAlarm]:
     """5XX errors, model latency and, on serverless, slow cold starts (ModelSetupTime)."""
     actions = [args.alarm_topic_arn] if args.alarm_topic_arn else None
-    dimensions = endpoint.name.apply(
-        lambda name: {"EndpointName": name, "VariantName": VARIANT_NAME}
-    )
+    latency, setup = args.alarm_model_latency_ms, args.alarm_model_setup_seconds
     specs = [
-        (
-            naming.ALARM_5XX,
-            "Invocation5XXErrors",
-            "Sum",
-            0.0,
-            "the endpoint answered with server errors (5XX)",
-        ),
-        (
-            naming.ALARM_LATENCY,
-            "ModelLatency",
-            "Average",
-            float(args.alarm_model_latency_ms * MICROSECONDS_PER_MILLISECOND),
-            f"the model took over {args.alarm_model_latency_ms} ms per request on average",
-        ),
-    ]
+        ("alarm-5xx", "Invocation5XXErrors", "Sum", 0.0,
+         "the endpoint answered with server errors (5XX)"),
+        ("alarm-latency", "ModelLatency", "Average", float(latency * _MICROSECONDS["ms"]),
+         f"the model took over {latency} ms per request on average"),
+    ]  # fmt: skip
     if args.is_serverless:
+        cold_start = float(setup * _MICROSECONDS["s"])
         specs.append(
             (
-                naming.ALARM_SETUP,
+                "alarm-cold-start",
                 "ModelSetupTime",
                 "Maximum",
-                float(args.alarm_model_setup_seconds * MICROSECONDS_PER_SECOND),
-                f"a cold start took over {args.alarm_model_setup_seconds} s",
+                cold_start,
+                f"a cold start took over {setup} s",
             )
         )
     return [
         aws.cloudwatch.MetricAlarm(
-            naming.child_name(component, suffix),
+            f"{component}-{suffix}",
             alarm_description=f"{component}: {description}",
             namespace="AWS/SageMaker",
             metric_name=metric,
             statistic=statistic,
-            dimensions=dimensions,
+            dimensions=endpoint.name.apply(
+                lambda name: {"EndpointName": name, "VariantName": VARIANT_NAME}
+            ),
             period=300,
             evaluation_periods=1,
             threshold=threshold,
@@ -143,7 +124,7 @@ def alarms(
             alarm_actions=actions,
             ok_actions=actions,
             tags=dict(args.tags) or None,
-            opts=opts,
+            opts=pulumi.ResourceOptions(parent=parent),
         )
         for suffix, metric, statistic, threshold, description in specs
     ]

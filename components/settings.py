@@ -1,102 +1,132 @@
-"""How settings are checked: every problem at once, each naming its setting.
+"""The settings of an `EmbeddingEndpoint`, each declared once.
 
-`Settings` is a pydantic model that checks each value against its declaration, then the rules
-that relate settings: `@rule` methods, and `Applies` marks that say when a setting has an
-effect at all. A value that fails its own check drops out and the rules that read it are
-skipped, so one bad value hides no other problem. Messages name settings in backticks, as
-config keys when read from stack config; every problem is raised in one `InvalidSettingsError`.
+A declaration is the setting's type and constraints (from botocore's service models wherever
+they state them, see `aws_limits`), its default and its docstring, which says what is allowed
+and is repeated by error messages, Pulumi.yaml and the README. Its stack-config key is its
+camelCase alias (`memory_size_in_mb` is `memorySizeInMb`). The rules between settings, and how
+every problem is reported at once, are `args.EmbeddingEndpointArgs`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from types import FunctionType
-from typing import Any, Final, Self, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Final, Literal
 
-from annotated_types import MaxLen
+import pulumi
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
-    ModelWrapValidatorHandler,
-    ValidationError,
-    ValidationInfo,
-    model_validator,
+    Field,
+    PlainValidator,
+    StringConstraints,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_core import ErrorDetails
 
-from components import checks
-from components.errors import InvalidSettingsError, Problem
+from components import aws_limits, images
 
-REGION: Final = "aws:region"
-NAME: Final = "name"
-
-
-@dataclass(frozen=True)
-class Context:
-    """How settings are read, and what only the deployment knows."""
-
-    subject: str | None = None
-    by_config_key: bool = False
-    component: str | None = None
-    checks_region: bool = False
-    """Whether to check `region`: False where an explicit provider decides it at deployment."""
-    region: str | None = None
-
-
-class PythonOnly:
-    """Marks a setting with no stack-config key (it has no flat text form)."""
-
-
-class StackSecret:
-    """Marks a stack-config key that must be stored encrypted (`pulumi config set --secret`)."""
-
-
-@dataclass(frozen=True)
-class Applies:
-    """Marks when a setting has an effect. Given a value (not its default) when it has none, it
-    is an error that says why, rather than a setting silently ignored. `reads`: the settings
-    `when` looks at; with one of them refused, nothing is said."""
-
-    reads: tuple[str, ...]
-    when: Callable[[Any], bool]
-    otherwise: str
-
-
-RuleMethod = TypeVar("RuleMethod", bound=Callable[..., Iterable[Problem]])
-_READS: Final = "_rule_reads"
-
-
-def rule(*reads: str) -> Callable[[RuleMethod], RuleMethod]:
-    """Marks a method `(self, context) -> problems` that relates settings. It runs only when the
-    settings in `reads` passed their own checks (a refused value stands at its default)."""
-
-    def register(method: RuleMethod) -> RuleMethod:
-        setattr(method, _READS, frozenset(reads))
-        return method
-
-    return register
-
-
-# What each kind of pydantic error says about the value; the setting's description follows.
-_REASONS: Final = {
-    "int_type": "is not an integer",
-    "bool_type": "is not true or false",
-    "string_type": "is not a string",
-    "dict_type": "is not a mapping",
-    "list_type": "is not a list",
-    "sequence_str": "is not a list",
-    "literal_error": "is not {expected}",
-    "greater_than_equal": "is below {ge}",
-    "less_than_equal": "is above {le}",
-    "multiple_of": "is not a multiple of {multiple_of}",
+_HUB_PART: Final = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"  # the Hub's own limits
+_ARN: Final = r"arn:aws[a-z-]*"
+_IAM_NAME: Final = r"[A-Za-z0-9_+=,.@-]"  # IAM's policyPathType and policyNameType letters
+# Variables the component sets itself, and the setting that sets them.
+SET_BY_COMPONENT: Final = {
+    "HF_MODEL_ID": "model_id",
+    "MODEL_ID": "model_id",  # TEI's own name for it
+    "HF_TASK": "task",
+    "HF_MODEL_REVISION": "model_revision",
+    "REVISION": "model_revision",
+    # A token belongs in the secret setting, never in plain text in the state.
+    "HF_API_TOKEN": "hf_api_token",
+    "HF_TOKEN": "hf_api_token",
+    "HUGGING_FACE_HUB_TOKEN": "hf_api_token",
 }
 
 
-class Settings(BaseModel):
-    """Strict, frozen, no unknown names, camelCase keys, and every problem in one error."""
+def _refuse(reason: Callable[[Any], str | None]) -> AfterValidator:
+    """A check beyond the constraints: `reason` says why a value is refused, or None."""
+
+    def check(value: Any) -> Any:
+        if value is not None and (why := reason(value)) is not None:
+            raise ValueError(why)
+        return value
+
+    return AfterValidator(check)
+
+
+def _token(value: object) -> object:
+    if value is None or isinstance(value, pulumi.Output) or (isinstance(value, str) and value):
+        return value
+    raise ValueError("is not allowed; use a Hub token: a string or an Output")
+
+
+def _instance_type(instance_type: str) -> str | None:
+    if instance_type not in aws_limits.instance_types():
+        similar = aws_limits.suggestion(instance_type, aws_limits.instance_types())
+        return (
+            f"is not a SageMaker endpoint instance type{similar or '; use one such as ml.m5.large'}"
+        )
+    why = images.why_unsupported(instance_type)
+    return f"cannot run these images: {why}; use an x86 CPU or NVIDIA GPU type" if why else None
+
+
+def _go_duration(delay: str) -> str | None:
+    seconds, cap = aws_limits.go_duration_seconds(delay), aws_limits.MAX_IAM_PROPAGATION_SECONDS
+    if seconds is None:
+        return "is not a Go duration; use a number and unit such as '15s', '1m30s' or '500ms'"
+    return (
+        f"is over {cap // 60}m; IAM changes reach SageMaker in seconds" if seconds > cap else None
+    )
+
+
+def _cpu_tag(tag: str) -> str | None:
+    if "-gpu-" not in tag:
+        return None
+    return (
+        "is a GPU tag; give the CPU tag, as serverless endpoints have no GPUs (GPU instances "
+        "run its GPU build, or `gpu_image_tag`)"
+    )
+
+
+def _as_list(value: object) -> object:
+    """Any sequence but a string (a sequence of letters, refused as no list) as a list."""
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
+
+
+def _one_per_name(arns: Sequence[str]) -> str | None:
+    names = [arn.rsplit("/", 1)[-1] for arn in arns]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    return f"names more than one policy {', '.join(twice)}" if twice else None
+
+
+_Provisioned = Annotated[
+    int | None, aws_limits.interval("sagemaker", "ServerlessProvisionedConcurrency")
+]
+_Instances = Annotated[int | None, aws_limits.at_least(1)]
+_EnvironmentKey = Annotated[
+    str,
+    aws_limits.string("sagemaker", "EnvironmentKey"),
+    _refuse(lambda key: f"is set by the component; use `{SET_BY_COMPONENT[key]}`"
+            if key in SET_BY_COMPONENT else None),
+]  # fmt: skip
+_PolicyArn = Annotated[
+    str,
+    # IAM's policyPathType and policyNameType; arnType's length.
+    StringConstraints(
+        pattern=rf"^{_ARN}:iam::(?:aws|[0-9]{{12}}):policy(?:/{_IAM_NAME}+)*/{_IAM_NAME}{{1,128}}$",
+        max_length=2048,
+    ),
+]
+_TagKey = Annotated[
+    str,
+    aws_limits.string("sagemaker", "TagKey"),
+    _refuse(lambda key: "uses the reserved prefix 'aws:'" if key.lower()[:4] == "aws:" else None),
+]
+
+
+class EndpointSettings(BaseModel):
+    """Every setting: its type, constraints, default and what it means; and what follows
+    from them (the image to run, the scaling ranges)."""
 
     model_config = ConfigDict(
         strict=True,
@@ -104,149 +134,215 @@ class Settings(BaseModel):
         extra="forbid",
         alias_generator=to_camel,
         validate_by_name=True,
-        validate_by_alias=False,
+        validate_by_alias=False,  # Python takes field names; stack config asks for aliases
         use_attribute_docstrings=True,
+        arbitrary_types_allowed=True,
     )
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _every_problem(
-        cls, data: Any, handler: ModelWrapValidatorHandler[Self], info: ValidationInfo
-    ) -> Self:
-        context = info.context if isinstance(info.context, Context) else Context()
-        problems: list[Problem] = []
-        failed: set[str] = set()
-        # Each pass drops what the one before refused (a whole setting, or one entry of a list
-        # or map), so the checks on what is left, and the rules, still run.
-        for _ in range(len(cls.model_fields) + 1):
-            try:
-                settings = handler(data)
-                break
-            except ValidationError as error:
-                details = error.errors()
-                problems += [cls._problem(detail) for detail in details]
-                if not isinstance(data, Mapping):
-                    raise cls._error(problems, context) from None
-                data, dropped = cls._without(data, details, problems)
-                failed |= {cls.names().get(str(key), str(key)) for key in dropped}
-        else:  # pragma: no cover - each pass drops at least one refused value
-            raise cls._error(problems, context)
-        methods = (m for k in cls.__mro__ for m in vars(k).values() if isinstance(m, FunctionType))
-        for method in methods:
-            reads = getattr(method, _READS, None)
-            if reads is not None and not reads & failed:
-                problems.extend(method(settings, context))
-        for name, field in cls.model_fields.items():
-            applies = (m for m in field.metadata if isinstance(m, Applies))
-            rule_out = next(
-                (a for a in applies if failed & {*a.reads} or not a.when(settings)), None
-            )
-            if rule_out and not failed & {*rule_out.reads} and settings.changed([name]):
-                problems.append(Problem(name, rule_out.otherwise))
-        if problems:
-            raise cls._error(problems, context)
-        return settings
+    # ---- What the endpoint serves, and how its container is set up
+
+    endpoint_name: Annotated[str | None, aws_limits.string("sagemaker", "EndpointName")] = None
+    """Fixed name of the endpoint that callers invoke: up to 63 letters, digits and hyphens,
+    starting and ending with one. Unset (Python only), Pulumi names it after the component."""
+    model_id: Annotated[
+        str,
+        StringConstraints(pattern=rf"^{_HUB_PART}(?:/{_HUB_PART})?$"),
+        _refuse(lambda id_: "may not contain '--' or '..'" if "--" in id_ or ".." in id_ else None),
+    ] = "sentence-transformers/all-MiniLM-L6-v2"
+    """Hugging Face Hub model id, `name` or `org/name` (letters, digits, '-', '_', '.'), loaded
+    by the container at start-up."""
+    model_revision: Annotated[
+        str | None, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
+    ] = None
+    """Hub branch, tag or commit to pin the model to; unset uses the default branch."""
+    runtime: images.Runtime = "huggingface"
+    """What serves the model: huggingface (the HuggingFace inference image: token vectors, or
+    sentence embeddings with `sentence_embeddings`) or tei (Text Embeddings Inference: pooled,
+    normalised sentence embeddings, no custom code)."""
+    task: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")] = (
+        "feature-extraction"
+    )
+    """Lower-case pipeline task the container runs (HF_TASK; huggingface runtime)."""
+    image_tag: Annotated[
+        str | None,
+        StringConstraints(pattern=f"^(?:{images.ANY_TAG})$"),
+        _refuse(_cpu_tag),
+    ] = None
+    """Full CPU tag of the runtime's image, looked up per region; unset for the tested release
+    (huggingface-pytorch-inference 1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04, tei-cpu
+    2.0.1-tei1.8.2-cpu-py310-ubuntu22.04)."""
+    hf_api_token: Annotated[str | pulumi.Output[str] | None, PlainValidator(_token)] = None
+    """Hugging Face token for gated or private models (kept secret); unset for public models."""
+    environment: Annotated[
+        Mapping[
+            _EnvironmentKey, Annotated[str, aws_limits.string("sagemaker", "EnvironmentValue")]
+        ],
+        AfterValidator(dict),
+    ] = Field(default_factory=dict)
+    """Extra container variables: names of letters, digits and '_', values of at most 1024
+    characters."""
+    sentence_embeddings: bool = False
+    """Serve one normalised sentence embedding per text (handler code shipped in an S3 model
+    archive) instead of the container's token vectors (huggingface runtime)."""
+
+    # ---- Where it runs, and how much of it: serverless capacity, or realtime instances
+
+    mode: Literal["serverless", "realtime"] = "serverless"
+    """Where the model runs: serverless (pay per request, cold starts) or realtime (instances;
+    GPUs possible)."""
+    memory_size_in_mb: Annotated[
+        int,
+        aws_limits.interval("sagemaker", "ServerlessMemorySizeInMB"),
+        Field(multiple_of=aws_limits.SERVERLESS_MEMORY_STEP_MB),
+    ] = 3072
+    """Serverless memory, one of 1024, 2048, 3072, 4096, 5120, 6144."""
+    max_concurrency: Annotated[
+        int, aws_limits.interval("sagemaker", "ServerlessMaxConcurrency")
+    ] = 2
+    """Serverless maximum concurrent invocations, 1-200 (the account quota is often 10 per
+    region)."""
+    provisioned_concurrency: _Provisioned = None
+    """Warm serverless capacity that removes cold starts and is billed while idle, 1 to
+    `max_concurrency`; unset for none."""
+    provisioned_concurrency_min: _Provisioned = None
+    """Serverless, scale provisioned concurrency down to this (1 when only a maximum is set)."""
+    provisioned_concurrency_max: _Provisioned = None
+    """Serverless, scale provisioned concurrency up to this, at most `max_concurrency`; unset
+    for no scaling."""
+    provisioned_concurrency_target_percent: Annotated[int, Field(ge=1, le=100)] = 70
+    """Percentage of provisioned concurrency in use that scaling aims for, 1-100."""
+    instance_type: Annotated[str | None, _refuse(_instance_type)] = None
+    """Realtime: a SageMaker instance type such as ml.m5.large, or ml.g5.xlarge (runs the GPU
+    image)."""
+    instance_count: Annotated[int, aws_limits.interval("sagemaker", "InitialTaskCount")] = 1
+    """Realtime, instances when the endpoint is created: 1 or more (quotas are per account)."""
+    gpu_image_tag: Annotated[str | None, StringConstraints(pattern=f"^(?:{images.GPU_TAG})$")] = (
+        None
+    )
+    """Realtime GPU instances: the GPU image tag (such as
+    1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04) when `image_tag` has no known GPU
+    build (the runtime's default and the registered TEI releases have one)."""
+    autoscaling_min_capacity: _Instances = None
+    """Realtime, the fewest instances (1 when only a maximum is set)."""
+    autoscaling_max_capacity: _Instances = None
+    """Realtime, the most instances; unset for no autoscaling."""
+    autoscaling_target_invocations: Annotated[int, aws_limits.at_least(1)] = 100
+    """Realtime autoscaling, invocations per instance per minute to aim for (1 or more)."""
+    autoscaling_scale_in_cooldown: Annotated[int, aws_limits.at_least(0)] = 300
+    """Realtime autoscaling, seconds after a scale-in before another scaling activity."""
+    autoscaling_scale_out_cooldown: Annotated[int, aws_limits.at_least(0)] = 60
+    """Realtime autoscaling, seconds after a scale-out before another scale-out."""
+
+    # ---- Who it runs as
+
+    role_arn: Annotated[
+        str | None,
+        # IAM's pathType (/ or /.../ of visible ASCII) and roleNameType (1-64 of [\w+=,.@-]).
+        StringConstraints(
+            pattern=rf"^{_ARN}:iam::[0-9]{{12}}:role/(?:[!-~]*/)?{_IAM_NAME}{{1,64}}$",
+            max_length=aws_limits.shape("sagemaker", "RoleArn")["max"],
+        ),
+    ] = None
+    """Existing execution role (arn:aws:iam::<account>:role/<name>) to use instead of creating
+    one; unset creates a least-privilege role."""
+    managed_policy_arns: Annotated[
+        Sequence[_PolicyArn],
+        BeforeValidator(_as_list),
+        Field(max_length=aws_limits.MAX_MANAGED_POLICIES_PER_ROLE),
+        _refuse(_one_per_name),
+        AfterValidator(tuple),
+    ] = ()
+    """Managed policies (arn:aws:iam::aws:policy/<name>, at most 20) to attach to the created
+    role instead of the least-privilege inline policy."""
+    iam_propagation_delay: Annotated[str, _refuse(_go_duration)] = "15s"
+    """Go duration (15s, 1m30s; at most 10m) to wait after the execution role's policy is
+    created."""
+
+    # ---- What watches it: logs and alarms
+
+    log_retention_days: aws_limits.LogRetentionDays | None = 30
+    """Retention of /aws/sagemaker/Endpoints/<endpointName>, a CloudWatch value such as 7, 30
+    or 365; unset keeps logs forever."""
+    alarms: bool = True
+    """CloudWatch alarms on 5XX errors, model latency and (serverless) cold-start setup time."""
+    alarm_topic_arn: Annotated[
+        str | None,
+        StringConstraints(pattern=rf"^{_ARN}:sns:[a-z0-9-]+:[0-9]{{12}}:[A-Za-z0-9_-]{{1,256}}$"),
+    ] = None
+    """SNS topic (arn:aws:sns:<region>:<account>:<topic>) the alarms notify, in the stack's
+    region; unset for none."""
+    alarm_model_latency_ms: Annotated[int, Field(ge=1, le=60_000)] = 1000
+    """Alarm when the average model latency over 5 minutes exceeds this, 1-60000 ms (a request
+    may take 60 s)."""
+    alarm_model_setup_seconds: Annotated[int, aws_limits.at_least(1)] = 30
+    """Serverless, alarm when a cold start (ModelSetupTime) exceeds this many seconds."""
+
+    # ---- Everything it creates
+
+    tags: Annotated[
+        Mapping[_TagKey, Annotated[str, aws_limits.string("sagemaker", "TagValue")]],
+        Field(max_length=aws_limits.shape("sagemaker", "TagList")["max"]),
+        AfterValidator(dict),
+    ] = Field(default_factory=dict)
+    """Tags for every taggable resource of the component: at most 50, of letters, digits, spaces
+    and _ . : / = + - @ (keys up to 128, values up to 256 characters)."""
 
     @classmethod
-    def _without(
-        cls, data: Mapping[Any, Any], details: list[ErrorDetails], problems: list[Problem]
-    ) -> tuple[dict[Any, Any], set[Any]]:
-        """`data` less what `details` refused: entries of a list or map, else whole settings.
-
-        A list or map that loses entries is still checked for length as it was given."""
-        entries: dict[Any, set[Any]] = {}
-        whole: set[Any] = set()
-        for detail in details:
-            key, *path = detail["loc"]
-            value = data.get(key)
-            if path and isinstance(value, Mapping | list | tuple):
-                entries.setdefault(key, set()).add(path[0])
-            else:
-                whole.add(key)
-        left = {key: value for key, value in data.items() if key not in whole}
-        for key in entries.keys() - whole:
-            value, bad = data[key], entries[key]
-            if isinstance(value, Mapping):
-                left[key] = {k: v for k, v in value.items() if k not in bad}
-            else:
-                left[key] = [v for i, v in enumerate(value) if i not in bad]
-            field = cls.model_fields.get(cls.names().get(str(key), ""))
-            limits = [m.max_length for m in getattr(field, "metadata", ()) if isinstance(m, MaxLen)]
-            if limits and len(value) > limits[0]:
-                problems.append(Problem(str(key), f"has {len(value)} entries, over {limits[0]}"))
-        return left, whole
-
-    @classmethod
-    def _problem(cls, detail: ErrorDetails) -> Problem:
-        """A pydantic error as a Problem: the setting, the key or entry, what is allowed."""
-        setting, *path = (*detail["loc"], "")[: max(len(detail["loc"]), 1)]
-        field = cls.model_fields.get(cls.names().get(str(setting), ""))
-        if detail["type"] == "extra_forbidden" or field is None:
-            similar = checks.suggestion(str(setting), cls.model_fields)
-            return Problem(str(setting), f"unknown setting{similar}")
-        value, context = detail["input"], detail.get("ctx", {})
-        shown = "" if isinstance(value, Mapping | list | tuple) else f"{checks.show(value)} "
-        if detail["type"] == "value_error":
-            message = f"{shown}{context['error']}"
-        elif detail["type"] == "too_long":
-            message = f"has {len(value)} entries, over {context['max_length']}"
-        else:
-            if detail["type"] == "string_too_long":
-                reason = f"is {len(value)} characters, over {context['max_length']}"
-            else:
-                reason = _REASONS.get(detail["type"], "is not allowed").format(**context)
-            description = " ".join((field.description or "").split())
-            message = f"{checks.show(value)} {reason}. {description}"
-        if path and path[-1] == "[key]":
-            message = f"key {message}"
-        elif path and isinstance(path[0], str):
-            message = f"value of {checks.show(path[0])}: {message}"
-        return Problem(str(setting), message)
-
-    @classmethod
-    def _error(cls, problems: list[Problem], context: Context) -> InvalidSettingsError:
-        """Raised as is: pydantic passes on what is no ValueError."""
-        problems = list(dict.fromkeys(problems))  # a refused length may be found twice
-        if context.by_config_key:
-            problems = [problem.renamed(cls.config_keys()) for problem in problems]
-        problems.sort(key=cls.position)
-        return InvalidSettingsError(context.subject or cls.__name__, problems)
+    def names(cls) -> dict[str, str]:
+        """Field name by field name and by config key."""
+        return {name: name for name in cls.model_fields} | {
+            field.alias: name for name, field in cls.model_fields.items() if field.alias
+        }
 
     @classmethod
     def config_keys(cls) -> dict[str, str]:
         """Stack-config key by field name."""
         return {name: field.alias or name for name, field in cls.model_fields.items()}
 
-    @classmethod
-    def names(cls) -> dict[str, str]:
-        """Field name by field name and by config key."""
-        keys = cls.config_keys()
-        return {name: name for name in keys} | {key: name for name, key in keys.items()}
+    def changed(self, name: str) -> bool:
+        """Whether a setting was given another value than its default."""
+        field = type(self).model_fields[name]
+        return bool(getattr(self, name) != field.get_default(call_default_factory=True))
 
-    @classmethod
-    def position(cls, problem: Problem) -> int:
-        """Reports list the component's name, the region, the fields in declaration order, then
-        names that are no setting."""
-        order = [NAME, REGION, *cls.model_fields]
-        name = cls.names().get(problem.setting, problem.setting)
-        return order.index(name) if name in order else len(order)
+    @property
+    def is_serverless(self) -> bool:
+        return self.mode == "serverless"
 
-    def changed(self, names: Iterable[str]) -> list[str]:
-        """Those of `names` that are not at their defaults."""
-        fields = type(self).model_fields
-        return [
-            name
-            for name in names
-            if getattr(self, name) != fields[name].get_default(call_default_factory=True)
-        ]
+    @property
+    def runs_on_gpu(self) -> bool:
+        return self.instance_type is not None and images.is_gpu_instance(self.instance_type)
 
+    @property
+    def cpu_image_tag(self) -> str:
+        """The CPU tag: the one given, else the runtime's default."""
+        return self.image_tag or images.RUNTIMES[self.runtime].default_cpu_tag
 
-def check(reason: Callable[[Any], str | None]) -> AfterValidator:
-    """A check beyond the constraints: `reason` says why a value is refused, or None."""
+    @property
+    def effective_image_tag(self) -> str:
+        """The tag the model runs: the GPU build on a GPU instance."""
+        if self.runs_on_gpu:
+            gpu_tag = images.gpu_tag_for(self.runtime, self.cpu_image_tag, self.gpu_image_tag)
+            return gpu_tag or self.cpu_image_tag
+        return self.cpu_image_tag
 
-    def validate(value: Any) -> Any:
-        if value is not None and (why := reason(value)) is not None:
-            raise ValueError(why)
-        return value
+    @property
+    def image_repository(self) -> str:
+        """The runtime's repository for the instance: tei-cpu or tei for TEI."""
+        runtime = images.RUNTIMES[self.runtime]
+        return runtime.gpu_repository if self.runs_on_gpu else runtime.cpu_repository
 
-    return AfterValidator(validate)
+    @property
+    def creates_role(self) -> bool:
+        return self.role_arn is None
+
+    @property
+    def provisioned_scaling(self) -> tuple[int, int] | None:
+        """(minimum, maximum) provisioned concurrency when it scales; a lone maximum from 1."""
+        low, high = self.provisioned_concurrency_min or 1, self.provisioned_concurrency_max
+        return (low, high) if self.is_serverless and high is not None else None
+
+    @property
+    def instance_scaling(self) -> tuple[int, int] | None:
+        """(minimum, maximum) instances when they scale; a lone maximum from 1."""
+        low, high = self.autoscaling_min_capacity or 1, self.autoscaling_max_capacity
+        return (low, high) if not self.is_serverless and high is not None else None

@@ -1,17 +1,15 @@
-"""Turn a stack's configuration into `EmbeddingEndpointArgs`, reporting problems by config key.
+"""A stack's configuration as `EmbeddingEndpointArgs`, every problem reported by config key.
 
 Every key in the project's namespace is read, so a misspelt key is an error with a suggestion
-rather than a setting silently left at its default. Values arrive as text; each is decoded by
-the type of its setting (integers as ASCII digits, booleans as true/false, lists and maps as
-JSON) and then checked exactly as a Python caller's value is. Pulumi.yaml declares every key
-with a default; where the setting is optional, an empty one ("" or 0) means unset.
+rather than a setting silently left at its default. Each value is read with Pulumi's own typed
+getter for its setting's type, then checked exactly as a Python caller's value is. Pulumi.yaml
+declares every key with a default; where a setting is optional, "" or 0 means unset.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -23,14 +21,23 @@ import pulumi
 from pydantic.fields import FieldInfo
 
 from components.args import EmbeddingEndpointArgs
-from components.checks import suggestion
-from components.errors import InvalidSettingsError, Problem
-from components.settings import Context, PythonOnly, StackSecret
+from components.aws_limits import suggestion
+from components.errors import Context, InvalidSettingsError, Problem, show
 
-# The program's endpoint keeps the fixed name the app's later parts look up; the component
-# itself auto-names one, so that several fit in one program.
 PROGRAM_DEFAULTS: Final = {"endpoint_name": "alex-embedding-endpoint"}
+"""The program's endpoint keeps the fixed name the app's later parts look up; the component
+itself auto-names one, so that several fit in one program."""
+PYTHON_ONLY: Final = frozenset({"environment"})
+"""Settings with no stack-config key: they have no flat text form."""
+SECRETS: Final = frozenset({"hf_api_token"})
+"""Keys that must be stored encrypted (`pulumi config set --secret`)."""
 EMPTY: Final = {"string": "", "integer": 0}
+_NOT_A: Final = {
+    "integer": "is not a whole number",
+    "boolean": "is not true or false",
+    "array": "is not a JSON list",
+    "object": "is not a JSON object",
+}
 _PROVIDER_KEYS: Final = ("aws:region", "aws:profile")
 
 
@@ -39,7 +46,7 @@ def stack_fields() -> dict[str, tuple[str, FieldInfo]]:
     return {
         field.alias or name: (name, field)
         for name, field in EmbeddingEndpointArgs.model_fields.items()
-        if not any(isinstance(marker, PythonOnly) for marker in field.metadata)
+        if name not in PYTHON_ONLY
     }
 
 
@@ -53,39 +60,6 @@ def config_type(field: FieldInfo) -> str:
     origin = typing.get_origin(annotation) or annotation
     kinds: dict[Any, str] = {bool: "boolean", int: "integer", Sequence: "array", Mapping: "object"}
     return kinds.get(origin, "string")
-
-
-def _decode(name: str, raw: str, field: FieldInfo) -> Any:
-    """Text to the setting's type; what does not decode stays text, refused by the checks."""
-    kind = config_type(field)
-    value: Any = raw
-    if kind == "integer" and re.fullmatch(r"[+-]?[0-9]+", raw):
-        try:
-            value = int(raw)
-        except ValueError:  # more digits than Python converts: refused as text
-            return raw
-    elif kind == "boolean":  # what Pulumi's own Config.get_bool accepts
-        value = {"true": True, "True": True, "false": False, "False": False}.get(raw, raw)
-    elif kind in ("array", "object"):
-        try:
-            value = json.loads(raw)
-        except (ValueError, RecursionError):
-            return raw
-        if kind == "object" and isinstance(value, dict):
-            # `pulumi config set --path tags.cost 42` stores a number: a map of text keeps text.
-            value = {key: _as_text(item) for key, item in value.items()}
-    optional = type(None) in typing.get_args(field.annotation) and name not in PROGRAM_DEFAULTS
-    return None if optional and value == EMPTY.get(kind, object()) else value
-
-
-def _as_text(item: Any) -> Any:
-    return (
-        json.dumps(item)
-        if isinstance(item, bool)
-        else str(item)
-        if isinstance(item, int | float)
-        else item
-    )
 
 
 def aws_region() -> str | None:
@@ -102,35 +76,58 @@ def aws_region() -> str | None:
     return str(found) if found else None
 
 
+def _read(config: pulumi.Config, key: str, name: str, field: FieldInfo) -> Any:
+    """The key's value by its setting's type, None for empty; ConfigTypeError if unreadable."""
+    kind = config_type(field)
+    getter = {"integer": config.get_int, "boolean": config.get_bool}.get(kind, config.get)
+    value: Any = config.get_object(key) if kind in ("array", "object") else getter(key)
+    if kind == "object" and isinstance(value, dict):
+        # `pulumi config set --path tags.cost 42` stores a number: a map of text keeps text.
+        value = {k: json.dumps(v) if isinstance(v, int | float) else v for k, v in value.items()}
+    optional = type(None) in typing.get_args(field.annotation) and name not in PROGRAM_DEFAULTS
+    return None if optional and value == EMPTY.get(kind, object()) else value
+
+
 def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
     """Read every key, then raise one `InvalidSettingsError` naming each bad key, or build args."""
     fields, prefix = stack_fields(), f"{config.name}:"
     keys = EmbeddingEndpointArgs.config_keys()
     values: dict[str, Any] = {keys[name]: value for name, value in PROGRAM_DEFAULTS.items()}
     problems: list[Problem] = []
-    # Every key of the stack, as the language host passes them (PULUMI_CONFIG) and as set.
+    # Every key of the stack: as the language host passes them (PULUMI_CONFIG), and as set.
     every_key = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
     for key in (k.removeprefix(prefix) for k in every_key if k.startswith(prefix)):
         if key in _PROVIDER_KEYS:
             problems.append(Problem(key, f"is the AWS provider's; set `{key}` without `{prefix}`"))
         elif key not in fields:
-            similar = suggestion(key, [*fields, *_PROVIDER_KEYS])
-            problems.append(Problem(key, f"unknown setting{similar}"))
+            problems.append(
+                Problem(key, f"unknown setting{suggestion(key, [*fields, *_PROVIDER_KEYS])}")
+            )
     for key, (name, field) in fields.items():
-        raw = config.get(key)  # through the SDK, which also reads PULUMI_CONFIG_<KEY>
-        if raw is None:
+        if config.get(key) is None:
             continue
-        values[key] = _decode(name, raw, field)
-        if values[key] is not None and any(isinstance(m, StackSecret) for m in field.metadata):
-            if pulumi.runtime.is_config_secret(config.full_key(key)):
-                values[key] = config.get_secret(key)
-            else:
-                del values[key]
+        try:
+            value = _read(config, key, name, field)
+        except pulumi.ConfigTypeError as error:
+            description = " ".join((field.description or "").split())
+            problems.append(
+                Problem(key, f"{show(error.value)} {_NOT_A[config_type(field)]}. {description}")
+            )
+            continue
+        if value is not None and name in SECRETS:
+            if not pulumi.runtime.is_config_secret(config.full_key(key)):
                 problems.append(
                     Problem(key, f"is stored in plain text; use `pulumi config set --secret {key}`")
                 )
-    subject = f"Stack configuration of project {config.name!r}"
-    context = Context(subject, by_config_key=True, checks_region=True, region=aws_region())
+                continue
+            value = config.get_secret(key)
+        values[key] = value
+    context = Context(
+        f"Stack configuration of project {config.name!r}",
+        config_keys=True,
+        checks_region=True,
+        region=aws_region(),
+    )
     try:
         args = EmbeddingEndpointArgs.model_validate(
             values, by_alias=True, by_name=False, context=context
@@ -138,5 +135,5 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
     except InvalidSettingsError as error:
         problems = [*error.problems, *problems]
     if problems:
-        raise InvalidSettingsError(subject, sorted(problems, key=EmbeddingEndpointArgs.position))
+        raise InvalidSettingsError.of(problems, context, EmbeddingEndpointArgs)
     return args

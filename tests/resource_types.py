@@ -12,10 +12,6 @@ ENDPOINT: Final = "aws:sagemaker/endpoint:Endpoint"
 POLICY_ATTACHMENT: Final = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 BUCKET: Final = "aws:s3/bucket:Bucket"
 PUBLIC_ACCESS_BLOCK: Final = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP_CONTROLS: Final = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-ENCRYPTION: Final = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-)
 BUCKET_OBJECT: Final = "aws:s3/bucketObjectv2:BucketObjectv2"
 LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
 ALARM: Final = "aws:cloudwatch/metricAlarm:MetricAlarm"

@@ -259,7 +259,7 @@ def test_program_exports_the_invoke_policy(pulumi_mocks: StartPulumi) -> None:
 @pytest.mark.parametrize(
     ("settings", "keys", "message"),
     [
-        ({"mode": "batch"}, ["mode"], "'batch' is not 'serverless' or 'realtime'"),
+        ({"mode": "batch"}, ["mode"], "'batch' is refused: Input should be 'serverless' or 'realtime'"),
         ({"mode": "realtime"}, ["instanceType"], "is required with `mode` 'realtime'"),
         ({"mode": "realtime", "instanceType": "m5.large"}, ["instanceType"], "'m5.large' is not a SageMaker endpoint instance type"),
         ({"mode": "realtime", "instanceType": "ml.inf2.xlarge"}, ["instanceType"], "AWS Neuron accelerators need a Neuron image"),
@@ -273,11 +273,11 @@ def test_program_exports_the_invoke_policy(pulumi_mocks: StartPulumi) -> None:
         ({"provisionedConcurrencyMin": "1", "provisionedConcurrencyMax": "2"}, ["provisionedConcurrency"], "is needed to scale it"),
         ({"maxConcurrency": "4", "provisionedConcurrency": "1", "provisionedConcurrencyMin": "2", "provisionedConcurrencyMax": "3"}, ["provisionedConcurrency"], "1 is outside the scaling range 2-3"),
         ({"maxConcurrency": "4", "provisionedConcurrency": "2", "provisionedConcurrencyMin": "1", "provisionedConcurrencyMax": "8"}, ["provisionedConcurrencyMax"], "8 is above `maxConcurrency` (4)"),
-        ({"provisionedConcurrency": "1", "provisionedConcurrencyMin": "1", "provisionedConcurrencyMax": "2", "provisionedConcurrencyTargetPercent": "150"}, ["provisionedConcurrencyTargetPercent"], "150 is above 100"),
-        ({"logRetentionDays": "10"}, ["logRetentionDays"], "10 is not 1, 3, 5, 7, 14, 30"),
+        ({"provisionedConcurrency": "1", "provisionedConcurrencyMin": "1", "provisionedConcurrencyMax": "2", "provisionedConcurrencyTargetPercent": "150"}, ["provisionedConcurrencyTargetPercent"], "150 is refused: Input should be less than or equal to 100"),
+        ({"logRetentionDays": "10"}, ["logRetentionDays"], "10 is refused: Input should be 1, 3, 5, 7, 14, 30"),
         ({"alarmTopicArn": "ml-alerts"}, ["alarmTopicArn"], "'ml-alerts' is not allowed. SNS topic (arn:aws:sns:<region>:<account>:<topic>)"),
         ({"alarms": "maybe"}, ["alarms"], "'maybe' is not true or false"),
-        ({"alarmModelLatencyMs": "0"}, ["alarmModelLatencyMs"], "0 is below 1. Alarm when"),
+        ({"alarmModelLatencyMs": "0"}, ["alarmModelLatencyMs"], "0 is refused: Input should be greater than or equal to 1. Alarm when"),
     ],
 )  # fmt: skip
 def test_operational_settings_are_checked_by_key_before_anything_is_made(

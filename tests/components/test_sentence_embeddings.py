@@ -17,9 +17,7 @@ from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness
 from tests.resource_types import (
     BUCKET,
     BUCKET_OBJECT,
-    ENCRYPTION,
     MODEL,
-    OWNERSHIP_CONTROLS,
     POLICY,
     PUBLIC_ACCESS_BLOCK,
     ROLE,
@@ -53,21 +51,12 @@ def test_archive_holds_exactly_the_handler_and_sits_in_a_private_bucket(
         "ignorePublicAcls": True,
         "restrictPublicBuckets": True,
     }
-    assert harness.one(OWNERSHIP_CONTROLS).inputs == {
-        "bucket": bucket_name,
-        "rule": {"objectOwnership": "BucketOwnerEnforced"},
-    }
-    assert harness.one(ENCRYPTION).inputs == {
-        "bucket": bucket_name,
-        "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}],
-    }
     archive_object = harness.one(BUCKET_OBJECT)
     assert archive_object.inputs["bucket"] == bucket_name
     assert archive_object.inputs["contentType"] == "application/gzip"
     assert archive_object.inputs["serverSideEncryption"] == "AES256"
-    # The bucket's settings are in place before anything is uploaded.
-    settings = {harness.one(t).urn for t in (PUBLIC_ACCESS_BLOCK, OWNERSHIP_CONTROLS, ENCRYPTION)}
-    assert settings <= set(archive_object.dependencies)
+    # The bucket is private before anything is uploaded.
+    assert harness.one(PUBLIC_ACCESS_BLOCK).urn in archive_object.dependencies
 
     with tarfile.open(fileobj=io.BytesIO(archive_bytes(harness)), mode="r:gz") as tar:
         assert tar.getnames() == ["code/inference.py"]
@@ -153,7 +142,7 @@ def test_off_by_default_creates_no_storage(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
     harness.run_program()
 
-    for type_token in (BUCKET, BUCKET_OBJECT, PUBLIC_ACCESS_BLOCK, OWNERSHIP_CONTROLS, ENCRYPTION):
+    for type_token in (BUCKET, BUCKET_OBJECT, PUBLIC_ACCESS_BLOCK):
         assert not harness.of_type(type_token)
     assert "modelDataUrl" not in harness.one(MODEL).inputs["primaryContainer"]
 

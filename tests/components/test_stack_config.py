@@ -205,25 +205,26 @@ def test_secret_token_is_handed_on_as_a_secret(pulumi_mocks: StartPulumi) -> Non
         (
             "memorySizeInMb",
             "lots",
-            "memorySizeInMb: 'lots' is not an integer. Serverless memory, one of 1024",
+            "memorySizeInMb: 'lots' is not a whole number. Serverless memory, one of 1024",
         ),
-        ("memorySizeInMb", "٣٠٧٢", "memorySizeInMb: '٣٠٧٢' is not an integer"),
-        ("memorySizeInMb", " 3072", "memorySizeInMb: ' 3072' is not an integer"),
-        ("memorySizeInMb", "3_072", "memorySizeInMb: '3_072' is not an integer"),
-        ("maxConcurrency", "2.5", "maxConcurrency: '2.5' is not an integer"),
-        ("provisionedConcurrency", "many", "provisionedConcurrency: 'many' is not an integer"),
+        ("maxConcurrency", "2.5", "maxConcurrency: '2.5' is not a whole number"),
+        ("provisionedConcurrency", "many", "provisionedConcurrency: 'many' is not a whole number"),
         (
             "managedPolicyArns",
             "arn:aws:iam::aws:policy/X",
-            "managedPolicyArns: 'arn:aws:iam::aws:policy/X' is not a list",
+            "managedPolicyArns: 'arn:aws:iam::aws:policy/X' is not a JSON list",
         ),
         (
             "managedPolicyArns",
             '["arn:aws:iam::aws:policy/X", 2]',
-            "managedPolicyArns: 2 is not a string",
+            "managedPolicyArns: 2 is refused: Input should be a valid string",
         ),
-        ("tags", "team=ml", "tags: 'team=ml' is not a mapping"),
-        ("tags", '{"team": {"nested": 1}}', "tags: value of 'team': {'nested': 1} is not a string"),
+        ("tags", "team=ml", "tags: 'team=ml' is not a JSON object"),
+        (
+            "tags",
+            '{"team": {"nested": 1}}',
+            "tags: value of 'team': {'nested': 1} is refused: Input should be a valid string",
+        ),
         ("endpointName", "", "endpointName: '' is not allowed"),
         ("endpointName", "alex-embedding\n", "endpointName: 'alex-embedding\\n' is not allowed"),
         (
@@ -235,12 +236,12 @@ def test_secret_token_is_handed_on_as_a_secret(pulumi_mocks: StartPulumi) -> Non
         (
             "memorySizeInMb",
             "1" * 5000,
-            "...' is not an integer. Serverless memory",
+            "...' is not a whole number. Serverless memory",
         ),
         (
             "managedPolicyArns",
             "[" * 100_000,
-            "...' is not a list. Managed policies",
+            "...' is not a JSON list. Managed policies",
         ),
         ("tags", '{"a":' * 100_000, 'tags: \'{"a":{"a":{"a"'),
         ("instanceCount", "1", None),
@@ -384,11 +385,13 @@ def test_the_profiles_region_counts_as_the_providers_would(
 @pytest.mark.parametrize(
     ("key", "raw", "expected"),
     [
-        ("alarms", "True", False),
+        ("alarms", "True", True),
         ("alarms", "False", False),
         ("sentenceEmbeddings", "True", True),
         ("provisionedConcurrency", "-0", None),
         ("provisionedConcurrency", "00", None),
+        ("memorySizeInMb", " 4096", 4096),
+        ("memorySizeInMb", "4_096", 4096),
     ],
 )
 def test_what_pulumi_itself_accepts_is_accepted(
@@ -399,7 +402,7 @@ def test_what_pulumi_itself_accepts_is_accepted(
     args = read(harness)
 
     field = EmbeddingEndpointArgs.names()[key]
-    assert getattr(args, field) == (raw == "True" if key != "provisionedConcurrency" else None)
+    assert getattr(args, field) == expected
 
 
 def test_a_per_key_environment_variable_is_read_like_any_value(

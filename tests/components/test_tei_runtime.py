@@ -133,7 +133,7 @@ def test_an_existing_role_gets_no_policy_and_the_model_the_tei_image(
         (
             {"sentenceEmbeddings": "true"},
             ["sentenceEmbeddings"],
-            "cannot be combined with `runtime` 'tei': TEI always returns pooled, normalised sentence embeddings",
+            "has no effect with `runtime` 'tei': TEI always serves pooled, normalised sentence embeddings",
         ),
         ({"task": "sentence-similarity"}, ["task"], "task: has no effect with `runtime` 'tei'"),
         (
@@ -160,7 +160,11 @@ def test_an_existing_role_gets_no_policy_and_the_model_the_tei_image(
             ["gpuImageTag"],
             "is a tag of the other runtime's image",
         ),
-        ({"runtime": "triton"}, ["runtime"], "runtime: 'triton' is not 'huggingface' or 'tei'"),
+        (
+            {"runtime": "triton"},
+            ["runtime"],
+            "runtime: 'triton' is refused: Input should be 'huggingface' or 'tei'",
+        ),
         ({"imageTag": "2.0.1-tei1.8.2-cpu-py310-ubuntu22.04\n"}, ["imageTag"], "is not allowed"),
     ],
 )
