@@ -1,4 +1,4 @@
-"""The README's Python snippets run as written, against mocks."""
+"""The Python snippets and commands of the README and docs/ run as written, against mocks."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ from tests.conftest import StartPulumi
 from tests.embeddings.moto_helpers import deploy, queue_results
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text()
-SNIPPETS: list[str] = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+TEXT = "\n".join(page.read_text() for page in PAGES)
+SNIPPETS: list[str] = re.findall(r"```python\n(.*?)```", TEXT, flags=re.DOTALL)
 
 
 def snippet_containing(text: str) -> str:
     matches = [snippet for snippet in SNIPPETS if text in snippet]
-    assert len(matches) == 1, f"expected one README snippet with {text!r}"
+    assert len(matches) == 1, f"expected one snippet with {text!r}"
     return matches[0]
 
 
@@ -86,14 +87,14 @@ def test_embedding_client_snippet_runs_and_ranks_by_cosine(
 
 
 def shell_block(containing: str) -> str:
-    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
+    blocks = re.findall(r"```bash\n(.*?)```", TEXT, flags=re.DOTALL)
     matches = [block for block in blocks if containing in block]
-    assert len(matches) == 1, f"expected one README shell block with {containing!r}"
+    assert len(matches) == 1, f"expected one shell block with {containing!r}"
     return str(matches[0])
 
 
 def test_the_local_endpoint_commands_run_as_written(tmp_path: Path) -> None:
-    """The README's local-endpoint blocks, verbatim: serve offline, then verify and invoke."""
+    """The local-endpoint blocks, verbatim: serve offline, then verify and invoke."""
     serve_block = shell_block("embeddings serve \\")
     client_block = shell_block("AWS_ENDPOINT_URL=http://127.0.0.1:8080")
     setup, serve_command = serve_block.split("\n", 1)
@@ -127,3 +128,9 @@ def test_the_local_endpoint_commands_run_as_written(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert "verified" in lines
     assert len(json.loads(lines[-1])) == 384
+
+
+def test_every_local_link_of_the_docs_leads_somewhere() -> None:
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
