@@ -7,7 +7,7 @@ the endpoint's name and ARN that the app's later parts call.
 import pulumi
 
 from components import EmbeddingEndpoint
-from components.stack_config import args_from_config
+from stack_config import args_from_config
 
 embedding = EmbeddingEndpoint("alex-embedding", args_from_config(pulumi.Config()))
 

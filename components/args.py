@@ -10,7 +10,7 @@ configuration.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, NamedTuple, Self
 
 from pydantic import ModelWrapValidatorHandler, ValidationError, ValidationInfo, model_validator
@@ -69,179 +69,167 @@ class EmbeddingEndpointArgs(EndpointSettings):
 
     def _rules(self, refused: set[str], context: Context) -> list[Problem]:
         """The rules that relate settings; one that reads a refused setting is skipped."""
-        problems: list[Problem] = []
 
         def reads(*names: str) -> bool:
             return not refused.intersection(names)
 
-        if reads("mode", "instance_type") and not self.is_serverless and not self.instance_type:
-            problems.append(
-                Problem("instance_type", "is required with `mode` 'realtime', e.g. 'ml.m5.large'")
-            )
+        found: list[Iterable[tuple[str, str]]] = []
         if reads("mode", "instance_type", "image_tag", "gpu_image_tag", "runtime"):
-            problems += self._gpu_image()
+            found.append(self._image())
         if reads("mode", "max_concurrency", *_PROVISIONED) and self.is_serverless:
-            for name in ("provisioned_concurrency", "provisioned_concurrency_max"):
-                if (value := getattr(self, name)) is not None and value > self.max_concurrency:
-                    problems.append(
-                        Problem(
-                            name, f"{value} is above `max_concurrency` ({self.max_concurrency})"
-                        )
-                    )
-            problems += self._range(*_PROVISIONED)
-            if self.provisioned_scaling and self.provisioned_concurrency is None:
-                problems.append(
-                    Problem("provisioned_concurrency", "is needed to scale it: set where it starts")
-                )
+            found.append(self._provisioned())
         if reads("mode", *_INSTANCES) and not self.is_serverless:
-            problems += self._range(*_INSTANCES)
+            found.append(self._range(*_INSTANCES))
         if context.component is not None and reads("sentence_embeddings"):
-            problems += _component_name(context.component, self.sentence_embeddings)
+            found.append(_component_name(context.component, self.sentence_embeddings))
         if reads("role_arn", "managed_policy_arns") and self.role_arn and self.managed_policy_arns:
-            problems.append(
-                Problem(
-                    "managed_policy_arns",
-                    "cannot be combined with `role_arn`: policies are attached only to a role "
-                    "the component creates; attach them to your own role instead",
-                )
+            found.append(
+                [
+                    (
+                        "managed_policy_arns",
+                        "cannot be combined with `role_arn`: policies "
+                        "are attached only to a role the component creates; attach them to "
+                        "your own role instead",
+                    )
+                ]
             )
-        if reads("environment", "model_revision", "hf_api_token", "runtime"):
-            problems += self._environment()
-        if reads("runtime", "image_tag", "hf_api_token"):
-            problems += self._token_reaches_tei()
+        if reads("environment", "model_revision", "hf_api_token", "runtime", "image_tag"):
+            found.append(self._environment())
         if context.checks_region:
-            problems += self._region(context.region)
-        return problems + self._unused(refused)
+            found.append(self._region(context.region))
+        found.append(self._unused(refused))
+        return [Problem(setting, message) for each in found for setting, message in each]
 
-    def _gpu_image(self) -> list[Problem]:
-        problems = []
+    def _image(self) -> Iterator[tuple[str, str]]:
+        if not self.is_serverless and not self.instance_type:
+            yield "instance_type", "is required with `mode` 'realtime', e.g. 'ml.m5.large'"
+        cpu_tag, runtime = self.cpu_image_tag, self.runtime
         if (
             self.runs_on_gpu
-            and images.runtime_of_tag(self.cpu_image_tag) == self.runtime
-            and images.gpu_tag_for(self.runtime, self.cpu_image_tag, self.gpu_image_tag) is None
+            and images.runtime_of_tag(cpu_tag) == runtime
+            and images.gpu_tag_for(runtime, cpu_tag, self.gpu_image_tag) is None
         ):
-            problems.append(Problem(
+            yield (
                 "gpu_image_tag",
                 f"is needed: {self.instance_type} has GPUs and `image_tag` "
-                f"{self.cpu_image_tag!r} has no known GPU build; give its GPU tag",
-            ))  # fmt: skip
-        if self.runtime == "tei" and self.instance_type and images.runs_no_tei(self.instance_type):
-            problems.append(Problem(
+                f"{cpu_tag!r} has no known GPU build; give its GPU tag",
+            )
+        if runtime == "tei" and self.instance_type and images.runs_no_tei(self.instance_type):
+            yield (
                 "instance_type",
-                f"{self.instance_type} has V100 GPUs, which TEI does not run on (it needs CUDA "
-                "compute capability 7.5 or newer); use a g5, g6 or p4d type, or `runtime` "
-                "'huggingface'",
-            ))  # fmt: skip
+                f"{self.instance_type} has V100 GPUs, which TEI does not run "
+                "on (it needs CUDA compute capability 7.5 or newer); use a "
+                "g5, g6 or p4d type, or `runtime` 'huggingface'",
+            )
         for name in ("image_tag", "gpu_image_tag"):  # one runtime's tags are not the other's
             tag = getattr(self, name)
-            if tag is not None and images.runtime_of_tag(tag) != self.runtime:
-                example = images.RUNTIMES[self.runtime].default_cpu_tag
-                problems.append(Problem(
+            if tag is not None and images.runtime_of_tag(tag) != runtime:
+                example = images.RUNTIMES[runtime].default_cpu_tag
+                yield (
                     name,
                     f"{tag!r} is a tag of the other runtime's image; with `runtime` "
-                    f"'{self.runtime}' give one such as {example}",
-                ))  # fmt: skip
-        return problems
+                    f"'{runtime}' give one such as {example}",
+                )
 
-    def _range(self, start_name: str, low_name: str, high_name: str) -> list[Problem]:
+    def _provisioned(self) -> Iterator[tuple[str, str]]:
+        for name in ("provisioned_concurrency", "provisioned_concurrency_max"):
+            if (value := getattr(self, name)) is not None and value > self.max_concurrency:
+                yield name, f"{value} is above `max_concurrency` ({self.max_concurrency})"
+        yield from self._range(*_PROVISIONED)
+        if self.provisioned_scaling and self.provisioned_concurrency is None:
+            yield "provisioned_concurrency", "is needed to scale it: set where it starts"
+
+    def _range(self, start_name: str, low_name: str, high_name: str) -> Iterator[tuple[str, str]]:
         """A minimum needs a maximum (a maximum alone scales from 1); the start lies between."""
         start, low, high = (getattr(self, name) for name in (start_name, low_name, high_name))
         if high is None and low is not None:
-            return [Problem(high_name, f"is needed with `{low_name}`: scaling needs a maximum")]
-        if high is not None and (low or 1) > high:
-            return [Problem(low_name, f"{low} is above the maximum `{high_name}` ({high})")]
-        if high is not None and start is not None and not (low or 1) <= start <= high:
-            return [Problem(start_name, f"{start} is outside the scaling range {low or 1}-{high}")]
-        return []
+            yield high_name, f"is needed with `{low_name}`: scaling needs a maximum"
+        elif high is not None and (low or 1) > high:
+            yield low_name, f"{low} is above the maximum `{high_name}` ({high})"
+        elif high is not None and start is not None and not (low or 1) <= start <= high:
+            yield start_name, f"{start} is outside the scaling range {low or 1}-{high}"
 
-    def _environment(self) -> list[Problem]:
-        """SageMaker's 100 variables include the component's; TEI's own may not be undone."""
-        own = (
-            {"HF_MODEL_ID", "HF_TASK"}
-            if self.runtime == "huggingface"
-            else set(tei.environment("", None))
-        )
+    def _environment(self) -> Iterator[tuple[str, str]]:
+        """SageMaker's 100 variables include the component's; TEI's own may not be undone, and
+        its router reads a token only from 1.7.0 on."""
+        tei_runtime = self.runtime == "tei"
+        own = set(tei.environment("", None)) if tei_runtime else {"HF_MODEL_ID", "HF_TASK"}
         own |= {"HF_MODEL_REVISION"} if self.model_revision is not None else set()
         own |= {"HF_TOKEN"} if self.hf_api_token is not None else set()
-        total, limit = (
-            len(own | set(self.environment)),
-            aws_limits.shape("sagemaker", "EnvironmentMap")["max"],
-        )
-        problems = []
-        if total > limit:
-            problems.append(Problem(
+        total = len(own | set(self.environment))
+        if total > (limit := aws_limits.shape("sagemaker", "EnvironmentMap")["max"]):
+            yield (
                 "environment",
-                f"{len(self.environment)} variables and the {len(own)} the component sets make "
-                f"{total}; SageMaker allows at most {limit}",
-            ))  # fmt: skip
-        for key, value in self.environment.items() if self.runtime == "tei" else ():
+                f"{len(self.environment)} variables and the {len(own)} the "
+                f"component sets make {total}; SageMaker allows at most {limit}",
+            )
+        for key, value in self.environment.items() if tei_runtime else ():
             if key in _TEI_OWNED:
-                problems.append(Problem("environment", f"{key} {_TEI_OWNED[key]}; remove it"))
+                yield "environment", f"{key} {_TEI_OWNED[key]}; remove it"
             elif key in tei.TUNING_VARIABLES and not (
                 value.isascii() and value.isdigit() and int(value) >= 1
             ):
-                problems.append(Problem(
+                yield (
                     "environment",
-                    f"{key}={value!r} would stop TEI's router from starting; give a whole "
-                    "number, 1 or more",
-                ))  # fmt: skip
-        return problems
-
-    def _token_reaches_tei(self) -> list[Problem]:
-        """TEI's router reads HF_TOKEN from 1.7.0; older ones would download without it."""
+                    f"{key}={value!r} would stop TEI's router from starting; "
+                    "give a whole number, 1 or more",
+                )
         version = re.search(r"-tei([0-9]+)\.([0-9]+)\.([0-9]+)-", self.cpu_image_tag)
-        if self.runtime != "tei" or self.hf_api_token is None or version is None:
-            return []
-        if tuple(int(part) for part in version.groups()) >= tei.TOKEN_SINCE:
-            return []
-        return [Problem(
-            "hf_api_token",
-            f"cannot reach TEI {'.'.join(version.groups())} (`image_tag` {self.cpu_image_tag!r}): "
-            "its router reads the token only from 1.7.0 on; use a newer `image_tag`",
-        )]  # fmt: skip
+        if (
+            tei_runtime
+            and self.hf_api_token is not None
+            and version is not None
+            and tuple(int(part) for part in version.groups()) < tei.TOKEN_SINCE
+        ):
+            yield (
+                "hf_api_token",
+                f"cannot reach TEI {'.'.join(version.groups())} (`image_tag` "
+                f"{self.cpu_image_tag!r}): its router reads the token only "
+                "from 1.7.0 on; use a newer `image_tag`",
+            )
 
-    def _region(self, region: str | None) -> list[Problem]:
+    def _region(self, region: str | None) -> Iterator[tuple[str, str]]:
         """The image must exist in the region, every ARN be of its partition, and the alarm
         topic of the region itself."""
         if region is None:
-            return [Problem(REGION, "is not set; run `pulumi config set aws:region us-east-1`")]
+            yield REGION, "is not set; run `pulumi config set aws:region us-east-1`"
+            return
         if region not in images.IMAGE_LOOKUP_REGIONS:
             similar = aws_limits.suggestion(region, images.IMAGE_LOOKUP_REGIONS)
-            return [Problem(
+            yield (
                 REGION,
                 f"{region!r} is not a region with SageMaker's prebuilt images"
                 f"{similar or '; use one such as us-east-1'}",
-            )]  # fmt: skip
+            )
+            return
         partition = aws_limits.partition_of(region)
-        arns = [("role_arn", self.role_arn), ("alarm_topic_arn", self.alarm_topic_arn)]
-        problems = [
-            Problem(name, f"{arn!r} is not in {region}'s partition; use an 'arn:{partition}:' ARN")
-            for name, arn in [
-                *arns,
-                *(("managed_policy_arns", a) for a in self.managed_policy_arns),
-            ]
-            if arn and arn.split(":")[1] != partition
-        ]
+        policies = (("managed_policy_arns", arn) for arn in self.managed_policy_arns)
+        for name, arn in [
+            ("role_arn", self.role_arn),
+            ("alarm_topic_arn", self.alarm_topic_arn),
+            *policies,
+        ]:
+            if arn and arn.split(":")[1] != partition:
+                yield name, f"{arn!r} is not in {region}'s partition; use an 'arn:{partition}:' ARN"
         topic_region = (self.alarm_topic_arn or "::::").split(":")[3]
         if topic_region not in ("", region):
-            problems.append(Problem(
+            yield (
                 "alarm_topic_arn",
-                f"is in {topic_region}; alarms in {region} can notify only a topic in {region}",
-            ))  # fmt: skip
-        return problems
+                (f"is in {topic_region}; alarms in {region} can notify only a topic in {region}"),
+            )
 
-    def _unused(self, refused: set[str]) -> list[Problem]:
+    def _unused(self, refused: set[str]) -> Iterator[tuple[str, str]]:
         """A setting given a value where it has no effect is an error that says why, rather
         than a setting silently ignored: the first reason that applies, unless a setting that
         decides it was refused."""
-        problems: dict[str, Problem] = {}
+        said: set[str] = set()
         for rule in _NO_EFFECT:
             if refused.intersection(rule.decided_by) or rule.has_effect(self):
                 continue
             for name in rule.settings:
-                if name not in refused and name not in problems and self.changed(name):
-                    problems[name] = Problem(name, rule.why)
-        return list(problems.values())
+                if name not in refused | said and self.changed(name):
+                    said.add(name)
+                    yield name, rule.why
 
 
 _PROVISIONED: Final = (
@@ -315,20 +303,19 @@ COMPONENT_NAME_MAX: Final = 63 - len("-1a2b3c4") - len("-endpoint")
 SageMaker (and S3, for the handler's bucket) allow 63 characters."""
 
 
-def _component_name(name: str, sentence_embeddings: bool) -> list[Problem]:
+def _component_name(name: str, sentence_embeddings: bool) -> Iterator[tuple[str, str]]:
     """Auto-named children carry the component's name, and so does the handler's bucket."""
     pattern = aws_limits.shape("sagemaker", "ModelName")["pattern"]
     if not re.fullmatch(pattern, name, flags=re.ASCII) or len(name) > COMPONENT_NAME_MAX:
-        return [Problem(
+        yield (
             NAME,
             f"{name!r} is not allowed: up to {COMPONENT_NAME_MAX} letters, digits and "
-            "hyphens, starting and ending with a letter or digit (no underscores or dots), as "
-            "SageMaker names children after it",
-        )]  # fmt: skip
-    if sentence_embeddings and name != name.lower():
-        return [Problem(
+            "hyphens, starting and ending with a letter or digit (no underscores or "
+            "dots), as SageMaker names children after it",
+        )
+    elif sentence_embeddings and name != name.lower():
+        yield (
             NAME,
-            f"{name!r} must be lower-case with `sentence_embeddings` on: it also names the S3 "
-            "bucket that holds the handler code",
-        )]  # fmt: skip
-    return []
+            f"{name!r} must be lower-case with `sentence_embeddings` on: it also names "
+            "the S3 bucket that holds the handler code",
+        )

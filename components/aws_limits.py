@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import re
 from collections.abc import Collection
 from fractions import Fraction
 from typing import Any, Final, Literal
 
+import botocore.exceptions
 import botocore.loaders
+import botocore.session
+import pulumi
 from pydantic import Field, StringConstraints
 
 INTEGER_MAX: Final = 2**31 - 1
@@ -80,6 +84,20 @@ def partition_of(region: str) -> str | None:
         if re.fullmatch(partition["regionRegex"], region, flags=re.ASCII):
             return str(partition["id"])
     return None
+
+
+def provider_region() -> str | None:
+    """The region the default AWS provider deploys to, found the way the provider finds it."""
+    provider = pulumi.Config("aws")
+    region = provider.get("region") or os.environ.get("AWS_REGION")
+    if region := region or os.environ.get("AWS_DEFAULT_REGION"):
+        return region
+    try:
+        session = botocore.session.Session(profile=provider.get("profile"))
+        found = session.get_config_variable("region")
+    except botocore.exceptions.BotoCoreError:
+        return None
+    return str(found) if found else None
 
 
 def suggestion(word: str, known: Collection[str]) -> str:

@@ -23,7 +23,7 @@ import pulumiverse_time as time
 
 from components import model_archive, operations, policies
 from components.args import EmbeddingEndpointArgs
-from components.stack_config import aws_region
+from components.aws_limits import provider_region
 from container import INFERENCE_SCRIPT, tei
 
 TYPE_TOKEN: Final = "alex:sagemaker:EmbeddingEndpoint"
@@ -54,7 +54,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         # and the region (unless an explicit provider decides it at deployment).
         explicit = _has_explicit_provider(opts)
         args = args.for_deployment(
-            name, checks_region=not explicit, region=None if explicit else aws_region()
+            name, checks_region=not explicit, region=None if explicit else provider_region()
         )
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name

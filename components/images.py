@@ -1,9 +1,7 @@
 """Which image an endpoint runs: the runtime's repository, its regions, CPU or GPU tags.
 
-Serverless endpoints and CPU instances run the CPU tag from the settings. A GPU instance runs
-the GPU build of the same release; the HuggingFace images do not derive one tag from the other
-mechanically (the CUDA and Ubuntu versions vary), so known pairs are listed here and any other
-release needs its GPU tag given explicitly.
+Serverless endpoints and CPU instances run the CPU tag from the settings; a GPU instance runs
+the GPU build of the same release (known pairs are listed; another needs its GPU tag given).
 
 Two runtimes: `huggingface`, the HuggingFace PyTorch inference image (deep-learning-container
 registries), and `tei`, Hugging Face Text Embeddings Inference (`tei-cpu` and `tei`, in
@@ -13,8 +11,7 @@ SageMaker's algorithm registries, another account per region).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from container import tei
 
@@ -40,16 +37,15 @@ IMAGE_LOOKUP_REGIONS: Final = frozenset(
 )  # fmt: skip
 
 GPU_TAG_FOR_CPU_TAG: Final = {
-    "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04": (
-        "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"
-    ),
-    "2.0.0-transformers4.28.1-cpu-py310-ubuntu20.04": (
-        "2.0.0-transformers4.28.1-gpu-py310-cu118-ubuntu20.04"
-    ),
-    "2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04": (
-        "2.1.0-transformers4.37.0-gpu-py310-cu118-ubuntu20.04"
-    ),
-}
+    "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04":
+        "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04",
+    "2.0.0-transformers4.28.1-cpu-py310-ubuntu20.04":
+        "2.0.0-transformers4.28.1-gpu-py310-cu118-ubuntu20.04",
+    "2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04":
+        "2.1.0-transformers4.37.0-gpu-py310-cu118-ubuntu20.04",
+}  # fmt: skip
+"""The HuggingFace images' GPU build of each CPU release: the CUDA and Ubuntu versions vary, so
+one tag is not derived from the other."""
 
 
 # Tags as the images are published (no service model states them): huggingface-pytorch-inference
@@ -70,34 +66,22 @@ GPU_TAG: Final = f"{_tags('transformers', 'gpu')}|{_tags('tei', 'gpu')}"
 EXAMPLE_CPU_TAG: Final = "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
 
 
-@dataclass(frozen=True)
-class RuntimeImages:
-    """Where a runtime's images live and which tags it runs by default."""
+class RuntimeImages(NamedTuple):
+    """Where a runtime's images live, which tag it runs by default, and its tags' pattern."""
 
     cpu_repository: str
     gpu_repository: str
     default_cpu_tag: str
     gpu_tag_for_cpu_tag: dict[str, str]
     tag_pattern: str
-    """Its CPU and GPU tags, as a regular expression."""
 
 
 RUNTIMES: Final[dict[Runtime, RuntimeImages]] = {
-    "huggingface": RuntimeImages(
-        HUGGINGFACE_INFERENCE_REPOSITORY,
-        HUGGINGFACE_INFERENCE_REPOSITORY,
-        EXAMPLE_CPU_TAG,
-        GPU_TAG_FOR_CPU_TAG,
-        HUGGINGFACE_TAG,
-    ),
-    "tei": RuntimeImages(
-        tei.CPU_REPOSITORY,
-        tei.GPU_REPOSITORY,
-        tei.DEFAULT_CPU_TAG,
-        tei.GPU_TAG_FOR_CPU_TAG,
-        TEI_TAG,
-    ),
-}
+    "huggingface": RuntimeImages(HUGGINGFACE_INFERENCE_REPOSITORY, HUGGINGFACE_INFERENCE_REPOSITORY,
+                                 EXAMPLE_CPU_TAG, GPU_TAG_FOR_CPU_TAG, HUGGINGFACE_TAG),
+    "tei": RuntimeImages(tei.CPU_REPOSITORY, tei.GPU_REPOSITORY, tei.DEFAULT_CPU_TAG,
+                         tei.GPU_TAG_FOR_CPU_TAG, TEI_TAG),
+}  # fmt: skip
 
 # NVIDIA families the CUDA images run on.
 GPU_FAMILIES: Final = frozenset(

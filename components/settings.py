@@ -29,18 +29,19 @@ from components import aws_limits, images
 _HUB_PART: Final = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"  # the Hub's own limits
 _ARN: Final = r"arn:aws[a-z-]*"
 _IAM_NAME: Final = r"[A-Za-z0-9_+=,.@-]"  # IAM's policyPathType and policyNameType letters
+_GPU_TAG_GIVEN: Final = (
+    "is a GPU tag; give the CPU tag, as serverless endpoints have no GPUs (GPU instances run its "
+    "GPU build, or `gpu_image_tag`)"
+)
 # Variables the component sets itself, and the setting that sets them.
+# (MODEL_ID and REVISION are TEI's own names; a token belongs in the secret setting, never in
+# plain text in the state.)
 SET_BY_COMPONENT: Final = {
-    "HF_MODEL_ID": "model_id",
-    "MODEL_ID": "model_id",  # TEI's own name for it
-    "HF_TASK": "task",
-    "HF_MODEL_REVISION": "model_revision",
-    "REVISION": "model_revision",
-    # A token belongs in the secret setting, never in plain text in the state.
-    "HF_API_TOKEN": "hf_api_token",
-    "HF_TOKEN": "hf_api_token",
+    "HF_MODEL_ID": "model_id", "MODEL_ID": "model_id", "HF_TASK": "task",
+    "HF_MODEL_REVISION": "model_revision", "REVISION": "model_revision",
+    "HF_API_TOKEN": "hf_api_token", "HF_TOKEN": "hf_api_token",
     "HUGGING_FACE_HUB_TOKEN": "hf_api_token",
-}
+}  # fmt: skip
 
 
 def _refuse(reason: Callable[[Any], str | None]) -> AfterValidator:
@@ -77,20 +78,6 @@ def _go_duration(delay: str) -> str | None:
     return (
         f"is over {cap // 60}m; IAM changes reach SageMaker in seconds" if seconds > cap else None
     )
-
-
-def _cpu_tag(tag: str) -> str | None:
-    if "-gpu-" not in tag:
-        return None
-    return (
-        "is a GPU tag; give the CPU tag, as serverless endpoints have no GPUs (GPU instances "
-        "run its GPU build, or `gpu_image_tag`)"
-    )
-
-
-def _as_list(value: object) -> object:
-    """Any sequence but a string (a sequence of letters, refused as no list) as a list."""
-    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
 
 
 def _one_per_name(arns: Sequence[str]) -> str | None:
@@ -166,7 +153,7 @@ class EndpointSettings(BaseModel):
     image_tag: Annotated[
         str | None,
         StringConstraints(pattern=f"^(?:{images.ANY_TAG})$"),
-        _refuse(_cpu_tag),
+        _refuse(lambda tag: _GPU_TAG_GIVEN if "-gpu-" in tag else None),
     ] = None
     """Full CPU tag of the runtime's image, looked up per region; unset for the tested release
     (huggingface-pytorch-inference 1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04, tei-cpu
@@ -247,7 +234,10 @@ class EndpointSettings(BaseModel):
     one; unset creates a least-privilege role."""
     managed_policy_arns: Annotated[
         Sequence[_PolicyArn],
-        BeforeValidator(_as_list),
+        # Any sequence as a list, but a string (of letters, refused as no list).
+        BeforeValidator(
+            lambda v: list(v) if isinstance(v, Sequence) and not isinstance(v, str) else v
+        ),
         Field(max_length=aws_limits.MAX_MANAGED_POLICIES_PER_ROLE),
         _refuse(_one_per_name),
         AfterValidator(tuple),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FIRST_PARTY = {"components", "container", "embeddings"}
+FIRST_PARTY = {"components", "container", "embeddings", "stack_config"}
 
 
 def requirement_names(path: Path) -> set[str]:
@@ -58,7 +58,12 @@ def files(*patterns: str) -> list[Path]:
 
 
 DEPLOY_AND_CLIENT = files(
-    "__main__.py", "components/*.py", "container/__init__.py", "container/tei.py", "embeddings/*.py"
+    "__main__.py",
+    "stack_config.py",
+    "components/*.py",
+    "container/__init__.py",
+    "container/tei.py",
+    "embeddings/*.py",
 )
 LOCAL_ENDPOINT = files("embeddings/server/*.py", "container/inference.py")
 

@@ -1,4 +1,4 @@
-"""A stack's configuration as `EmbeddingEndpointArgs`, every problem reported by config key.
+"""This program's stack configuration as `EmbeddingEndpointArgs`, every problem by config key.
 
 Every key in the project's namespace is read, so a misspelt key is an error with a suggestion
 rather than a setting silently left at its default. Each value is read with Pulumi's own typed
@@ -9,19 +9,16 @@ declares every key with a default; where a setting is optional, "" or 0 means un
 from __future__ import annotations
 
 import json
-import os
 import types
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-import botocore.exceptions
-import botocore.session
 import pulumi
 from pydantic.fields import FieldInfo
 
 from components.args import EmbeddingEndpointArgs
-from components.aws_limits import suggestion
+from components.aws_limits import provider_region, suggestion
 from components.errors import Context, InvalidSettingsError, Problem, show
 
 PROGRAM_DEFAULTS: Final = {"endpoint_name": "alex-embedding-endpoint"}
@@ -60,20 +57,6 @@ def config_type(field: FieldInfo) -> str:
     origin = typing.get_origin(annotation) or annotation
     kinds: dict[Any, str] = {bool: "boolean", int: "integer", Sequence: "array", Mapping: "object"}
     return kinds.get(origin, "string")
-
-
-def aws_region() -> str | None:
-    """The region the default AWS provider deploys to, found the way the provider finds it."""
-    provider = pulumi.Config("aws")
-    region = provider.get("region") or os.environ.get("AWS_REGION")
-    if region := region or os.environ.get("AWS_DEFAULT_REGION"):
-        return region
-    try:
-        session = botocore.session.Session(profile=provider.get("profile"))
-        found = session.get_config_variable("region")
-    except botocore.exceptions.BotoCoreError:
-        return None
-    return str(found) if found else None
 
 
 def _read(config: pulumi.Config, key: str, name: str, field: FieldInfo) -> Any:
@@ -126,7 +109,7 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
         f"Stack configuration of project {config.name!r}",
         config_keys=True,
         checks_region=True,
-        region=aws_region(),
+        region=provider_region(),
     )
     try:
         args = EmbeddingEndpointArgs.model_validate(

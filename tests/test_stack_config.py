@@ -13,7 +13,7 @@ from pydantic.fields import FieldInfo
 
 from components import EmbeddingEndpointArgs, InvalidSettingsError
 from components.errors import renamed
-from components.stack_config import (
+from stack_config import (
     EMPTY,
     PROGRAM_DEFAULTS,
     args_from_config,
@@ -23,7 +23,7 @@ from components.stack_config import (
 from tests.conftest import StartPulumi
 from tests.pulumi_harness import PulumiHarness, project_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILE = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 
 
