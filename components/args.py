@@ -164,8 +164,8 @@ class EmbeddingEndpointArgs(EndpointSettings):
                 f"component sets make {total}; SageMaker allows at most {limit}",
             )
         for key, value in self.environment.items() if tei_runtime else ():
-            if key in _TEI_OWNED:
-                yield "environment", f"{key} {_TEI_OWNED[key]}; remove it"
+            if key in tei.FIXED_VARIABLES:
+                yield "environment", f"{key} {tei.FIXED_VARIABLES[key]}; remove it"
             elif key in tei.TUNING_VARIABLES and not (
                 value.isascii() and value.isdigit() and int(value) >= 1
             ):
@@ -287,17 +287,6 @@ _NO_EFFECT: Final = (
     _NoEffect(("alarm_model_setup_seconds",), ("mode",), lambda s: s.is_serverless,
               "has no effect with `mode` 'realtime': instances have no cold starts; remove it"),
 )  # fmt: skip
-# What TEI must not be given by `environment`, and why.
-_TEI_OWNED: Final = {
-    "AUTO_TRUNCATE": "is set by the component: texts past the model's limit are cut there, as "
-    "sentence-transformers does, instead of refused",
-    "HUGGINGFACE_HUB_CACHE": "is set by the component to /opt/ml/model, the one place a "
-    "serverless endpoint may write the model to",
-    "API_KEY": "would make TEI demand a bearer token that SageMaker never sends: every "
-    "invocation would be refused with 401",
-}
-
-
 COMPONENT_NAME_MAX: Final = 63 - len("-1a2b3c4") - len("-endpoint")
 """Pulumi auto-names the model, configuration and endpoint `<component>-<child>-<7 hex>`, and
 SageMaker (and S3, for the handler's bucket) allow 63 characters."""

@@ -12,8 +12,7 @@ import functools
 import os
 import re
 from collections.abc import Collection
-from fractions import Fraction
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import botocore.exceptions
 import botocore.loaders
@@ -29,12 +28,6 @@ SERVERLESS_MEMORY_STEP_MB: Final = 1024
 """The model states 1024-6144 for serverless memory; its documentation, steps of 1 GB."""
 MAX_IAM_PROPAGATION_SECONDS: Final = 600
 """Ours, not AWS's: IAM changes reach SageMaker in seconds; more is most likely a slip."""
-LogRetentionDays = Literal[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
-]  # fmt: skip
-"""CloudWatch Logs' retention values: the model types them as integers and lists them in its
-documentation of `Days` (a test keeps the two equal)."""
 
 
 @functools.cache
@@ -49,13 +42,13 @@ def shape(service: str, name: str) -> dict[str, Any]:
     return found
 
 
-def string(service: str, name: str, max_length: int | None = None) -> StringConstraints:
+def string(service: str, name: str) -> StringConstraints:
     """A string shape's pattern, matched against the whole value, and its lengths."""
     limits = shape(service, name)
     return StringConstraints(
         pattern=f"^(?:{limits.get('pattern', '.*')})$",
         min_length=limits.get("min"),
-        max_length=max_length or limits.get("max"),
+        max_length=limits.get("max"),
     )
 
 
@@ -67,6 +60,13 @@ def interval(service: str, name: str) -> Any:
 
 def at_least(minimum: int) -> Any:
     return Field(ge=minimum, le=INTEGER_MAX)
+
+
+def log_retention_days() -> tuple[int, ...]:
+    """The retentions CloudWatch Logs accepts: its model types `Days` as an integer and lists
+    the values in its documentation ("Possible values are: 1, 3, ... and 3653.")."""
+    listed = shape("logs", "Days")["documentation"].split("Possible values are: ")[1]
+    return tuple(int(days) for days in re.findall(r"[0-9]+", listed.split(".")[0]))
 
 
 def instance_types() -> frozenset[str]:
@@ -107,23 +107,15 @@ def suggestion(word: str, known: Collection[str]) -> str:
     return f"; did you mean {by_lower[close[0]]}?" if close else ""
 
 
-# Go's time.ParseDuration, which the time provider's create_duration goes through: numbers with
-# an optional fraction, each with a unit, or a bare "0". No sign: a wait cannot be negative.
-_GO_UNITS: Final = {
-    "ns": Fraction(1, 10**9), "us": Fraction(1, 10**6), "µs": Fraction(1, 10**6),
-    "μs": Fraction(1, 10**6), "ms": Fraction(1, 10**3), "s": Fraction(1), "m": Fraction(60),
-    "h": Fraction(3600),
+_GO_UNIT_SECONDS: Final = {
+    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0
 }  # fmt: skip
-_GO_PART: Final = rf"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)({'|'.join(_GO_UNITS)})"
 
 
-def go_duration_seconds(value: str) -> Fraction | None:
-    """The duration in seconds, or None where Go would refuse it."""
-    if value == "0":
-        return Fraction(0)
-    if not re.fullmatch(f"(?:{_GO_PART})+", value):
+def go_duration_seconds(value: str) -> float | None:
+    """The duration in seconds, or None where Go's time.ParseDuration (which the time
+    provider's create_duration reads) refuses it: numbers with units, or a bare "0"."""
+    parts = re.findall(rf"([0-9]+\.?[0-9]*|\.[0-9]+)({'|'.join(_GO_UNIT_SECONDS)})", value)
+    if value != "0" and (not parts or "".join(n + u for n, u in parts) != value):
         return None
-    parts = re.findall(_GO_PART, value)
-    if any(len(number) > 30 for number, _ in parts):
-        return Fraction(10**30)  # past any cap, and past what Go's int64 nanoseconds hold
-    return sum((Fraction(n) * _GO_UNITS[u] for n, u in parts), Fraction(0))
+    return sum(float(number) * _GO_UNIT_SECONDS[unit] for number, unit in parts)

@@ -159,9 +159,26 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                 depends_on=waits, additional_secret_outputs=["primary_container"] if token else None
             ),
         )
+        serverless = (
+            aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                memory_size_in_mb=args.memory_size_in_mb,
+                max_concurrency=args.max_concurrency,
+                provisioned_concurrency=args.provisioned_concurrency,
+            )
+            if args.is_serverless
+            else None
+        )
         endpoint_config = aws.sagemaker.EndpointConfiguration(
             f"{name}-config",
-            production_variants=[_production_variant(args, model.name)],
+            production_variants=[
+                aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                    variant_name=operations.VARIANT_NAME,
+                    model_name=model.name,
+                    serverless_config=serverless,
+                    instance_type=None if serverless else args.instance_type,
+                    initial_instance_count=None if serverless else args.instance_count,
+                )
+            ],
             tags=self._tags,
             opts=self._child(),
         )
@@ -252,28 +269,6 @@ def _has_explicit_provider(opts: pulumi.ResourceOptions | None) -> bool:
         return True
     parent = opts.parent
     return parent is not None and parent.get_provider("aws:sagemaker/model:Model") is not None
-
-
-def _production_variant(
-    args: EmbeddingEndpointArgs, model_name: pulumi.Output[str]
-) -> aws.sagemaker.EndpointConfigurationProductionVariantArgs:
-    """Serverless capacity, or instances."""
-    if args.is_serverless:
-        return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
-            variant_name=operations.VARIANT_NAME,
-            model_name=model_name,
-            serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
-                memory_size_in_mb=args.memory_size_in_mb,
-                max_concurrency=args.max_concurrency,
-                provisioned_concurrency=args.provisioned_concurrency,
-            ),
-        )
-    return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
-        variant_name=operations.VARIANT_NAME,
-        model_name=model_name,
-        instance_type=args.instance_type,
-        initial_instance_count=args.instance_count,
-    )
 
 
 def _container_environment(args: EmbeddingEndpointArgs) -> Mapping[str, pulumi.Input[str]]:

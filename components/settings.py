@@ -250,7 +250,11 @@ class EndpointSettings(BaseModel):
 
     # ---- What watches it: logs and alarms
 
-    log_retention_days: aws_limits.LogRetentionDays | None = 30
+    log_retention_days: Annotated[
+        int | None,
+        _refuse(lambda days: None if days in aws_limits.log_retention_days() else
+                f"is not a retention CloudWatch accepts: {aws_limits.log_retention_days()}"),
+    ] = 30  # fmt: skip
     """Retention of /aws/sagemaker/Endpoints/<endpointName>, a CloudWatch value such as 7, 30
     or 365; unset keeps logs forever."""
     alarms: bool = True

@@ -52,6 +52,15 @@ TUNING_VARIABLES: Final = (
     "PAYLOAD_LIMIT",
 )
 """The router's limits a deployment may change (whole numbers, 1 or more)."""
+FIXED_VARIABLES: Final = {
+    "AUTO_TRUNCATE": "is set by the component: texts past the model's limit are cut there, as "
+    "sentence-transformers does, instead of refused",
+    "HUGGINGFACE_HUB_CACHE": "is set by the component to /opt/ml/model, the one place a "
+    "serverless endpoint may write the model to",
+    "API_KEY": "would make TEI demand a bearer token that SageMaker never sends: every "
+    "invocation would be refused with 401",
+}
+"""Variables a deployment may not give TEI, and why."""
 TOKEN_SINCE: Final = (1, 7, 0)
 """The first release whose router reads HF_TOKEN."""
 

@@ -274,7 +274,7 @@ def test_program_exports_the_invoke_policy(pulumi_mocks: StartPulumi) -> None:
         ({"maxConcurrency": "4", "provisionedConcurrency": "1", "provisionedConcurrencyMin": "2", "provisionedConcurrencyMax": "3"}, ["provisionedConcurrency"], "1 is outside the scaling range 2-3"),
         ({"maxConcurrency": "4", "provisionedConcurrency": "2", "provisionedConcurrencyMin": "1", "provisionedConcurrencyMax": "8"}, ["provisionedConcurrencyMax"], "8 is above `maxConcurrency` (4)"),
         ({"provisionedConcurrency": "1", "provisionedConcurrencyMin": "1", "provisionedConcurrencyMax": "2", "provisionedConcurrencyTargetPercent": "150"}, ["provisionedConcurrencyTargetPercent"], "150 is refused: Input should be less than or equal to 100"),
-        ({"logRetentionDays": "10"}, ["logRetentionDays"], "10 is refused: Input should be 1, 3, 5, 7, 14, 30"),
+        ({"logRetentionDays": "10"}, ["logRetentionDays"], "10 is not a retention CloudWatch accepts: (1, 3, 5, 7, 14, 30"),
         ({"alarmTopicArn": "ml-alerts"}, ["alarmTopicArn"], "'ml-alerts' is not allowed. SNS topic (arn:aws:sns:<region>:<account>:<topic>)"),
         ({"alarms": "maybe"}, ["alarms"], "'maybe' is not true or false"),
         ({"alarmModelLatencyMs": "0"}, ["alarmModelLatencyMs"], "0 is refused: Input should be greater than or equal to 1. Alarm when"),
