@@ -1,10 +1,10 @@
 """Group texts into as few requests as fit SageMaker's payload limits.
 
-Serverless endpoints accept at most 4 MB per request and return at most 4 MB per response
-(real-time endpoints allow more, so these limits are safe for both). The response is what
-binds: token-level JSON costs about 8 KB per token, so a request may carry only a few hundred
-tokens of text; pooled output costs one vector per text. Token counts are estimated from the
-characters, erring high; when an estimate is still wrong the client splits the batch and retries.
+Serverless endpoints take at most 4 MB per request and return at most 4 MB per response (real-time
+ones allow more, so these limits are safe for both). The response is what binds: token-level JSON
+costs about 8 KB per token, so a request may carry only a few hundred tokens of text, while pooled
+output costs one vector per text. Token counts are estimated from the characters, erring high;
+when an estimate is still wrong the service refuses the batch and the client splits it.
 """
 
 from __future__ import annotations
@@ -13,47 +13,42 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
-from embeddings.pooling import Layout
+Layout = Literal["tokens", "pooled"]
 
 PAYLOAD_LIMIT_BYTES: Final = 4 * 1024 * 1024
 SAFETY_FACTOR: Final = 0.8
 """Fill requests and responses to 80% of the limit: estimates are estimates."""
 BYTES_PER_FLOAT: Final = 22
 """A float as the container's JSON writes it, with its separator: `-0.05871383845806122, `."""
-SPECIAL_TOKENS: Final = 2
-"""[CLS] and [SEP]."""
 ASCII_CHARS_PER_TOKEN: Final = 3.0
 """English WordPiece averages about 4 characters a token; 3 keeps the estimate on the high side."""
 
 
 def estimate_tokens(text: str, max_length: int | None) -> int:
-    """An upper-leaning token count: ASCII text at 3 characters a token, every other character
-    (CJK, emoji, accents) a token of its own, capped where the tokenizer truncates."""
-    ascii_chars = sum(1 for char in text if char.isascii())
-    other_chars = len(text) - ascii_chars
-    tokens = math.ceil(ascii_chars / ASCII_CHARS_PER_TOKEN) + other_chars + SPECIAL_TOKENS
+    """ASCII at 3 characters a token, any other character (CJK, emoji) a token of its own, plus
+    [CLS] and [SEP]; capped where the tokenizer truncates."""
+    ascii_chars = sum(char.isascii() for char in text)
+    tokens = math.ceil(ascii_chars / ASCII_CHARS_PER_TOKEN) + len(text) - ascii_chars + 2
     return tokens if max_length is None else min(tokens, max_length)
 
 
 def request_bytes(text: str) -> int:
-    return len(json.dumps(text).encode()) + 2
+    return len(json.dumps(text)) + 2
 
 
 @dataclass(frozen=True)
 class OutputModel:
-    """What the client knows about the endpoint's answers, refined by each response."""
+    """What the client knows of the endpoint's answers; token-level (the larger) until an answer
+    shows otherwise."""
 
     layout: Layout = "tokens"
-    """Assume token-level output (the larger) until a response shows otherwise."""
     dimension: int = 384
 
     def response_bytes(self, text: str, max_length: int | None) -> int:
-        vector = self.dimension * BYTES_PER_FLOAT
-        if self.layout == "pooled":
-            return vector
-        return estimate_tokens(text, max_length) * vector
+        tokens = 1 if self.layout == "pooled" else estimate_tokens(text, max_length)
+        return tokens * self.dimension * BYTES_PER_FLOAT
 
 
 def plan_batches(
@@ -64,22 +59,17 @@ def plan_batches(
     max_texts: int,
     limit_bytes: int = PAYLOAD_LIMIT_BYTES,
 ) -> list[range]:
-    """Consecutive index ranges covering every text exactly once, in order.
-
-    A text too large on its own still gets a batch of its own: the endpoint decides, and the
-    client reports it clearly if it is refused.
-    """
+    """Consecutive index ranges covering every text once, in order. A text too large on its own
+    still gets a batch of its own: the endpoint decides, and its refusal is reported clearly."""
     budget = limit_bytes * SAFETY_FACTOR
     batches: list[range] = []
-    start = 0
-    sent = received = 0.0
+    start = sent = received = 0
     for index, text in enumerate(texts):
-        out = output.response_bytes(text, max_length)
-        size = request_bytes(text)
+        size, out = request_bytes(text), output.response_bytes(text, max_length)
         full = index - start >= max_texts or sent + size > budget or received + out > budget
         if index > start and full:
             batches.append(range(start, index))
-            start, sent, received = index, 0.0, 0.0
+            start, sent, received = index, 0, 0
         sent += size
         received += out
     if start < len(texts):

@@ -1,9 +1,12 @@
 """`EmbeddingClient`: sentence embeddings from the SageMaker endpoint, from any Python code.
 
-from embeddings import EmbeddingClient
+    from embeddings import EmbeddingClient
 
-client = EmbeddingClient()                      # endpoint and region as the CLI finds them
-vectors = client.embed(["first text", "second text"])   # 384 floats each, unit length
+    client = EmbeddingClient()                      # endpoint and region as the CLI finds them
+    vectors = client.embed(["first text", "second text"])   # 384 floats each, unit length
+
+docs/client.md says what it promises: the deadline, retries, batching, pooling, concurrency,
+progress and errors.
 """
 
 from __future__ import annotations
@@ -17,120 +20,79 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from embeddings.batching import OutputModel, plan_batches
 from embeddings.concurrency import AdaptiveLimit
 from embeddings.errors import (
     AccessDeniedError,
-    ConfigurationError,
+    EmbeddingError,
     EndpointNotFoundError,
     InvalidInputError,
     ModelInvocationError,
     PayloadTooLargeError,
-    ServiceError,
     UnexpectedResponseError,
+    error_code,
+    error_message,
+    from_botocore,
+    is_not_found,
 )
 from embeddings.pooling import Vector, sentence_embeddings
-from embeddings.retrying import (
-    CONNECT_TIMEOUT_SECONDS,
-    READ_TIMEOUT_SECONDS,
-    RetryPolicy,
-    StoppedError,
-    botocore_config,
-    container_status,
-    describe,
-    error_code,
-    is_throttling,
-)
-from embeddings.settings import resolve_endpoint_name, resolve_region
+from embeddings.retrying import RetryPolicy, StoppedError, container_status, is_throttling
+from embeddings.settings import resolve
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
 
 DEFAULT_MAX_LENGTH: Final = 256
 """all-MiniLM-L6-v2 reads at most 256 tokens; sentence-transformers truncates there too."""
-DEFAULT_MAX_TEXTS_PER_REQUEST: Final = 256
 DEFAULT_DEADLINE_SECONDS: Final = 120.0
+READ_TIMEOUT_SECONDS: Final = 70.0
+"""Serverless invocations may take up to 60 s, a cold start included."""
+CONNECT_TIMEOUT_SECONDS: Final = 5.0
 MAX_CONCURRENCY: Final = 200
 """The most requests a serverless endpoint serves at once (its MaxConcurrency ceiling)."""
+MAX_LIMIT_LEARNINGS: Final = 4
+"""How many times in a row one batch may be refused with a smaller limit than the last."""
 JOIN_SECONDS: Final = 0.1
 """How often the calling thread wakes while workers embed, so that Ctrl-C is heard at once."""
 
-_NOT_FOUND: Final = re.compile(r"endpoint .* not found|could not find endpoint", re.IGNORECASE)
 _TEI_BATCH_LIMIT: Final = re.compile(
     r"batch size [0-9]+ > maximum allowed batch size ([0-9]{1,9})(?![0-9])"
 )
-"""TEI's refusal of a request with more texts than its MAX_CLIENT_BATCH_SIZE (413, or 422 from
-TEI 1.9), router/src/http/server.rs."""
+"""TEI's refusal of more texts than its MAX_CLIENT_BATCH_SIZE (413, or 422 from TEI 1.9)."""
 _TEI_BODY_LIMIT: Final = "Failed to buffer the request body"
-"""TEI's (axum's) 413 for a body over its --payload-limit (2,000,000 bytes by default)."""
-MAX_LIMIT_LEARNINGS: Final = 4
-"""How many times in a row one batch may be refused with a smaller limit than the last."""
+"""TEI's 413 for a body over its payload limit (2,000,000 bytes by default)."""
 
 Progress = Callable[[int, int, float], None]
 """Called as batches come back: texts done, texts in all, seconds since the call began."""
 
 
-class _BatchTooLargeError(Exception):
-    """Internal: the service refused a batch for its size; split it and try again."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message or code)
-        self.code = code
-        self.message = message or code
-
-
-class _TooManyTextsError(Exception):
-    """Internal: the container takes at most `limit` texts per request (TEI's batch limit)."""
-
-    def __init__(self, limit: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.limit, self.code, self.message = limit, code, message
-
-
-def _check_options(
-    *,
-    max_texts_per_request: object,
-    deadline_seconds: object,
-    read_timeout_seconds: object,
-    concurrency: object,
-    retry_policy: RetryPolicy | None,
-) -> None:
-    """Every problem with the client's options at once."""
+def _option_problems(options: dict[str, Any]) -> list[str]:
+    """Every problem with the client's options, each naming the option and what is allowed."""
     problems = []
-
-    def whole(name: str, value: object, low: int, high: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            problems.append(f"{name}={value!r}: give a whole number from {low} to {high}")
-
-    def seconds(name: str, value: object) -> None:
-        if not (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            and value > 0
+    for name, high in (
+        ("max_length", 100_000),
+        ("max_texts_per_request", 100_000),
+        ("concurrency", MAX_CONCURRENCY),
+    ):
+        value = options[name]
+        whole = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= high
+        if not whole and not (name == "max_length" and value is None):
+            problems.append(f"{name}={value!r}: give a whole number from 1 to {high}")
+    for name in ("read_timeout_seconds", "deadline_seconds"):
+        value = options[name]
+        seconds = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (seconds and math.isfinite(value) and value > 0) and not (
+            name == "deadline_seconds" and value is None
         ):
             problems.append(f"{name}={value!r}: give a finite number of seconds above 0")
-
-    whole("max_texts_per_request", max_texts_per_request, 1, 100_000)
-    whole("concurrency", concurrency, 1, MAX_CONCURRENCY)
-    seconds("read_timeout_seconds", read_timeout_seconds)
-    if deadline_seconds is not None:
-        seconds("deadline_seconds", deadline_seconds)
-        if retry_policy is not None:
-            problems.append(
-                "deadline_seconds and retry_policy both given: the policy has its own deadline"
-            )
-    if problems:
-        raise ValueError("; ".join(problems))
-
-
-def _is_too_large(error: ClientError) -> bool:
-    """Only SageMaker's own refusals of a body's size: HTTP 413, or its "oversize body"."""
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    message = str(error.response.get("Error", {}).get("Message", ""))
-    return status == 413 or (error_code(error) == "ValidationError" and "oversize" in message)
+    if options["retry_policy"] is not None and options["deadline_seconds"] is not None:
+        problems.append("deadline_seconds and retry_policy both given: the policy has a deadline")
+    if not (options["on_progress"] is None or callable(options["on_progress"])):
+        problems.append(f"on_progress={options['on_progress']!r}: give a function or None")
+    return problems
 
 
 def check_texts(texts: object) -> list[str]:
@@ -142,16 +104,18 @@ def check_texts(texts: object) -> list[str]:
         )
     if not texts:
         raise InvalidInputError("texts is empty; pass at least one text")
-    problems = []
-    for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            problems.append(f"text {index} is {type(text).__name__}, not a string")
-        elif not text.strip():
-            problems.append(f"text {index} is empty or whitespace")
+    problems = [
+        f"text {index} is {type(text).__name__}, not a string"
+        if not isinstance(text, str)
+        else f"text {index} is empty or whitespace"
+        for index, text in enumerate(texts)
+        if not isinstance(text, str) or not text.strip()
+    ]
     if problems:
-        shown = "; ".join(problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise InvalidInputError(f"{len(problems)} unusable texts, nothing was sent: {shown}{more}")
+        raise InvalidInputError(
+            f"{len(problems)} unusable texts, nothing was sent: {'; '.join(problems[:5])}{more}"
+        )
     return list(texts)
 
 
@@ -159,9 +123,9 @@ class EmbeddingClient:
     """Sentence embeddings (mean-pooled, L2-normalised) from a SageMaker embedding endpoint.
 
     Works with the stock HuggingFace container (token vectors, pooled here) and with endpoints
-    that pool themselves. Texts are sent in as few requests as fit the payload limits, cold
-    starts and throttling are retried until `deadline_seconds`, and every text gets exactly one
-    embedding, in input order, or the call raises.
+    that pool themselves (the sentence-embedding handler, TEI). Texts go in as few requests as
+    fit the payload limits; cold starts and throttling are retried until the deadline; every
+    text gets exactly one embedding, in input order, or the call raises an EmbeddingError.
     """
 
     def __init__(
@@ -171,86 +135,67 @@ class EmbeddingClient:
         *,
         session: boto3.Session | None = None,
         max_length: int | None = DEFAULT_MAX_LENGTH,
-        max_texts_per_request: int = DEFAULT_MAX_TEXTS_PER_REQUEST,
+        max_texts_per_request: int = 256,
         deadline_seconds: float | None = None,
         read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
         retry_policy: RetryPolicy | None = None,
         concurrency: int = 1,
         on_progress: Progress | None = None,
     ) -> None:
-        """`max_length` is the tokenizer truncation sent with every request; None sends none
-        (then texts over the model's limit fail or embed differently).
-
-        `deadline_seconds` (120 unless `retry_policy` says) bounds each request's whole life:
-        every attempt, cold starts and throttling included, and the pauses between them (see
-        `embeddings.retrying` for exactly what it bounds). `concurrency` requests may be in
-        flight at once, up to 200 (a serverless endpoint serves up to its MaxConcurrency);
-        throttling lowers it for a while."""
-        _check_options(
-            max_texts_per_request=max_texts_per_request,
-            deadline_seconds=deadline_seconds,
-            read_timeout_seconds=read_timeout_seconds,
-            concurrency=concurrency,
-            retry_policy=retry_policy,
-        )
+        """`max_length` is the truncation sent with every request (None sends none). The
+        deadline (`deadline_seconds`, 120, or `retry_policy`'s) bounds each request, retries and
+        pauses included; `concurrency` requests may be in flight at once."""
+        options = {name: value for name, value in locals().items() if name != "self"}
+        if problems := _option_problems(options):
+            raise InvalidInputError("; ".join(problems))
         session = session or boto3.Session()
-        self.endpoint_name: str = str(resolve_endpoint_name(endpoint_name).value)
-        resolved_region = resolve_region(region, boto3_region=session.region_name)
-        if not resolved_region.value:
-            raise ConfigurationError(
-                "no AWS region configured; pass --region (region=...), or set "
-                "DEFAULT_AWS_REGION or AWS_REGION"
-            )
-        self.region: str = resolved_region.value
+        self.endpoint_name, self.region = resolve(endpoint_name, region, session)
         self.max_length = max_length
         self.max_texts_per_request = max_texts_per_request
         self.retry_policy = retry_policy or RetryPolicy(
-            deadline_seconds=DEFAULT_DEADLINE_SECONDS
-            if deadline_seconds is None
-            else deadline_seconds
+            deadline_seconds=deadline_seconds or DEFAULT_DEADLINE_SECONDS
         )
         self.read_timeout_seconds = read_timeout_seconds
-        self.runtime: SageMakerRuntimeClient = session.client(
-            "sagemaker-runtime",
-            region_name=self.region,
-            config=botocore_config(
-                read_timeout_seconds,
-                connect_timeout=min(CONNECT_TIMEOUT_SECONDS, self.retry_policy.deadline_seconds),
-                connections=max(10, concurrency),
-            ),
+        self.concurrency = concurrency
+        self.on_progress = on_progress
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": 1},  # RetryPolicy makes the rest
+            read_timeout=read_timeout_seconds,
+            connect_timeout=min(CONNECT_TIMEOUT_SECONDS, self.retry_policy.deadline_seconds),
+            max_pool_connections=max(10, concurrency),
         )
-        # botocore has a per-request read timeout in the request context: each attempt gets
-        # what is left of its deadline. Set per thread, as threads share the client.
+        self.runtime: SageMakerRuntimeClient = session.client(
+            "sagemaker-runtime", region_name=self.region, config=config
+        )
+        # botocore takes a per-request read timeout from the request context: each attempt gets
+        # what is left of its deadline. Per thread, as the threads share the client.
         self._attempt = threading.local()
         self.runtime.meta.events.register(
             "before-parameter-build.sagemaker-runtime.InvokeEndpoint", self._set_read_timeout
         )
-        self.concurrency = concurrency
         self.in_flight = AdaptiveLimit(concurrency)
-        self.on_progress = on_progress
         self.requests_sent = 0
         self._output = OutputModel()
-        self._learned = False
         self._dimension: int | None = None
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> list[Vector]:
         """One unit-length sentence embedding per text, in input order."""
         checked = check_texts(texts)
-        results: list[Vector | None] = [None] * len(checked)
-        started, done = time.monotonic(), 0
+        results: list[Vector] = [[] for _ in checked]
+        started, done, reporting = time.monotonic(), 0, threading.Lock()
         stop = threading.Event()
 
         def run(batch: range) -> None:
             nonlocal done
             self._embed_range(checked, batch, results, stop)
-            with self._lock:
+            with reporting:
                 done += len(batch)
                 if self.on_progress is not None:
                     self.on_progress(done, len(checked), time.monotonic() - started)
 
         first = 0
-        if not self._learned:  # the first answer tells token-level from pooled output
+        if self._dimension is None:  # the first answer tells token-level from pooled output
             batch = self._plan(checked)[0]
             run(batch)
             first = batch.stop
@@ -259,16 +204,8 @@ class EmbeddingClient:
             for batch in rest:
                 run(batch)
         else:
-            _run_in_parallel(run, rest, self.concurrency, stop)
-        missing = [index for index, vector in enumerate(results) if vector is None]
-        if missing:  # pragma: no cover - a guard against a bug in the batching, never expected
-            raise UnexpectedResponseError(f"no embedding came back for texts {missing}")
-        return [vector for vector in results if vector is not None]
-
-    def _plan(self, texts: list[str]) -> list[range]:
-        return plan_batches(
-            texts, self._output, max_length=self.max_length, max_texts=self.max_texts_per_request
-        )
+            _in_parallel(run, rest, self.concurrency, stop)
+        return results
 
     def embed_one(self, text: str) -> Vector:
         """The sentence embedding of one text."""
@@ -282,21 +219,7 @@ class EmbeddingClient:
             body = json.dumps(payload, allow_nan=False).encode()
         except (TypeError, ValueError, RecursionError) as error:
             raise InvalidInputError(f"the payload cannot be sent as JSON: {error}") from None
-        try:
-            return self._invoke(body)
-        except _TooManyTextsError as error:
-            raise ModelInvocationError(
-                f"the model container takes at most {error.limit} texts per request: "
-                f"{error.message}",
-                code=error.code,
-                service_message=error.message,
-            ) from None
-        except _BatchTooLargeError as error:
-            raise PayloadTooLargeError(
-                f"the payload is too large for one request: {error.message}",
-                code=error.code,
-                service_message=error.message,
-            ) from None
+        return self._invoke(body)
 
     def payload(self, texts: Sequence[str]) -> dict[str, Any]:
         """The request body for a batch: the texts and, when set, the truncation to apply."""
@@ -307,57 +230,63 @@ class EmbeddingClient:
             }
         return body
 
+    def _plan(self, texts: list[str]) -> list[range]:
+        return plan_batches(
+            texts, self._output, max_length=self.max_length, max_texts=self.max_texts_per_request
+        )
+
     def _embed_range(
         self,
         texts: list[str],
         indices: range,
-        results: list[Vector | None],
-        stop: threading.Event | None = None,
+        results: list[Vector],
+        stop: threading.Event,
         learnings: int = 0,
     ) -> None:
-        batch = [texts[index] for index in indices]
+        """Embed texts[indices] into results, splitting the batch when the service refuses it
+        for its size or the container names a smaller batch limit (TEI)."""
+        batch = texts[indices.start : indices.stop]
         try:
-            body = self._invoke(json.dumps(self.payload(batch)).encode(), stop)
-        except _TooManyTextsError as error:
-            # A limit of 0, one the batch already keeps, or one lowered again and again is no
-            # limit to learn: the container is refusing, so say so rather than split forever.
-            if not 0 < error.limit < len(indices) or learnings >= MAX_LIMIT_LEARNINGS:
-                raise ModelInvocationError(
-                    f"the model container refused {len(indices)} texts: {error.message}",
-                    code=error.code,
-                    service_message=error.message,
-                ) from None
-            # Learned for the rest of this client's requests; this batch is split to it.
-            with self._lock:
-                self.max_texts_per_request = min(self.max_texts_per_request, error.limit)
-            for start in range(0, len(indices), error.limit):
-                chunk = indices[start : start + error.limit]
-                self._embed_range(texts, chunk, results, stop, learnings + 1)
-            return
-        except _BatchTooLargeError as error:
+            answer = self._invoke(json.dumps(self.payload(batch)).encode(), stop)
+        except PayloadTooLargeError as error:
             if len(indices) == 1:
                 raise PayloadTooLargeError(
                     f"text {indices[0]} ({len(batch[0])} characters) is too large for one "
-                    f"request on its own: {error.message}",
+                    f"request on its own: {error.service_message}",
                     code=error.code,
-                    service_message=error.message,
+                    service_message=error.service_message,
                 ) from None
-            middle = len(indices) // 2
-            self._embed_range(texts, indices[:middle], results, stop, learnings)
-            self._embed_range(texts, indices[middle:], results, stop, learnings)
+            parts = [indices[: len(indices) // 2], indices[len(indices) // 2 :]]
+        except ModelInvocationError as error:
+            limit = error.batch_limit
+            if limit is None:
+                raise
+            # A limit of 0, one the batch already keeps, or one lowered again and again is no
+            # limit to learn: the container is refusing, so say so rather than split forever.
+            if not 0 < limit < len(indices) or learnings >= MAX_LIMIT_LEARNINGS:
+                raise ModelInvocationError(
+                    f"the model container refused {len(indices)} texts: {error.service_message}",
+                    code=error.code,
+                    service_message=error.service_message,
+                ) from None
+            with self._lock:  # learned for the rest of this client's requests
+                self.max_texts_per_request = min(self.max_texts_per_request, limit)
+            learnings += 1
+            parts = [indices[start : start + limit] for start in range(0, len(indices), limit)]
+        else:
+            vectors, layout = sentence_embeddings(answer, len(indices))
+            with self._lock:
+                if self._dimension not in (None, len(vectors[0])):
+                    raise UnexpectedResponseError(
+                        f"the endpoint returned {len(vectors[0])}-dimensional embeddings after "
+                        f"{self._dimension}-dimensional ones; was the endpoint's model changed?"
+                    )
+                self._dimension = len(vectors[0])
+                self._output = OutputModel(layout, self._dimension)
+            results[indices.start : indices.stop] = vectors
             return
-        vectors, layout = sentence_embeddings(body, len(batch))
-        with self._lock:
-            dimension = len(vectors[0])
-            if self._dimension not in (None, dimension):
-                raise UnexpectedResponseError(
-                    f"the endpoint returned {dimension}-dimensional embeddings after "
-                    f"{self._dimension}-dimensional ones; was the endpoint's model changed?"
-                )
-            self._dimension = dimension
-            self._output, self._learned = OutputModel(layout=layout, dimension=dimension), True
-        for index, vector in zip(indices, vectors, strict=True):
-            results[index] = vector
+        for part in parts:
+            self._embed_range(texts, part, results, stop, learnings)
 
     def _set_read_timeout(self, context: dict[str, Any], **_: Any) -> None:
         timeout = getattr(self._attempt, "read_timeout", None)
@@ -365,6 +294,8 @@ class EmbeddingClient:
             context["read_timeout"] = timeout
 
     def _invoke(self, body: bytes, stop: threading.Event | None = None) -> Any:
+        """One request, retried by the policy; the answer as JSON, or an EmbeddingError."""
+
         def send(time_left: Callable[[], float]) -> tuple[bytes, str]:
             with self.in_flight.slot() as generation:
                 # What is left once a place is free is what this attempt may take.
@@ -388,15 +319,10 @@ class EmbeddingClient:
 
         try:
             raw, content_type = self.retry_policy.call(send, stop)
-        except NoCredentialsError:
-            raise ConfigurationError(
-                "no AWS credentials found; run `aws configure`, or set AWS_PROFILE or "
-                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-            ) from None
         except ClientError as error:
             raise self._translate(error) from error
         except BotoCoreError as error:
-            raise ServiceError(f"the request failed: {describe(error)}") from error
+            raise from_botocore(error) from error
         except (ValueError, RecursionError) as error:  # botocore's parser, on a wild answer
             raise UnexpectedResponseError(
                 f"the endpoint's answer cannot be read: {type(error).__name__}: {str(error)[:200]}"
@@ -410,27 +336,32 @@ class EmbeddingClient:
                 f"({reason[:200]}); it began: {raw[:160]!r}"
             ) from None
 
-    def _translate(self, error: ClientError) -> Exception:
+    def _translate(self, error: ClientError) -> EmbeddingError:
         """The service's refusal as the EmbeddingError that says what to do about it."""
-        code = error_code(error)
-        message = str(error.response.get("Error", {}).get("Message", ""))
-        if code in {"ValidationError", "ValidationException"} and _NOT_FOUND.search(message):
-            return EndpointNotFoundError(
-                self.endpoint_name,
-                self.region,
-                service_message=message,
-                endpoint_url=self.runtime.meta.endpoint_url,
+        code, message = error_code(error), error_message(error)
+        known: dict[str, Any] = {"code": code, "service_message": message}
+        status = container_status(error) if code == "ModelError" else None
+        if is_not_found(error):
+            url = self.runtime.meta.endpoint_url
+            return EndpointNotFoundError(self.endpoint_name, self.region, url, message)
+        http_status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if (
+            http_status == 413
+            or (code == "ValidationError" and "oversize" in message)
+            or (status == 413 and _TEI_BODY_LIMIT in message)
+        ):
+            return PayloadTooLargeError(
+                f"the payload is too large for one request: {message}", **known
             )
-        if _is_too_large(error):
-            return _BatchTooLargeError(code, message)
-        known = {"code": code, "service_message": message}
+        limit = _TEI_BATCH_LIMIT.search(message)
+        if limit is not None and status in (413, 422):
+            refused = ModelInvocationError(
+                f"the model container takes at most {limit.group(1)} texts per request: {message}",
+                **known,
+            )
+            refused.batch_limit = int(limit.group(1))
+            return refused
         if code == "ModelError":
-            status = error.response.get("OriginalStatusCode", "")
-            limit = _TEI_BATCH_LIMIT.search(message)
-            if limit is not None and container_status(error) in (413, 422):
-                return _TooManyTextsError(int(limit.group(1)), code, message)
-            if container_status(error) == 413 and _TEI_BODY_LIMIT in message:
-                return _BatchTooLargeError(code, message)
             return ModelInvocationError(
                 f"the model container failed on the request (status {status}): {message}", **known
             )
@@ -441,22 +372,19 @@ class EmbeddingClient:
                 "invoke_policy_json (or EmbeddingEndpoint.grant_invoke).",
                 **known,
             )
-        return ServiceError(f"{code}: {message}".strip(": "), **known)
+        return from_botocore(error)
 
 
-def _run_in_parallel(
+def _in_parallel(
     run: Callable[[range], None], batches: list[range], workers: int, stop: threading.Event
 ) -> None:
-    """`run` each batch on up to `workers` threads. The first failure stops the rest: no batch
-    starts after it, requests in flight make no further attempt, and it is raised at once,
-    without waiting for them. So does Ctrl-C. The threads are daemons, so an interpreter that
-    exits does not wait for a request in flight either."""
+    """`run` each batch on up to `workers` daemon threads (so an exiting interpreter does not
+    wait for a request in flight). The first failure, or Ctrl-C, sets `stop`: no batch starts
+    after it, requests in flight make no further attempt, and it is raised at once."""
     pending = iter(batches)
     lock = threading.Lock()
     failures: list[BaseException] = []
-    ended = threading.Event()
-    count = min(workers, len(batches))
-    running = count
+    running = min(workers, len(batches))
 
     def work() -> None:
         nonlocal running
@@ -465,24 +393,22 @@ def _run_in_parallel(
                 with lock:
                     batch = next(pending, None)
                 if batch is None:
-                    return
+                    break
                 run(batch)
         except StoppedError:
             pass
         except BaseException as error:  # handed to the calling thread
             failures.append(error)
             stop.set()
-            ended.set()
-        finally:
-            with lock:
-                running -= 1
-                if running == 0:
-                    ended.set()
+        with lock:
+            running -= 1
+            if running == 0:
+                stop.set()  # all done: wakes the calling thread
 
-    for n in range(count):
-        threading.Thread(target=work, name=f"embed-{n}", daemon=True).start()
+    for number in range(running):
+        threading.Thread(target=work, name=f"embed-{number}", daemon=True).start()
     try:
-        while not ended.wait(JOIN_SECONDS):  # woken now and then, so that Ctrl-C is heard
+        while not stop.wait(JOIN_SECONDS):  # woken now and then, so that Ctrl-C is heard
             pass
     finally:
         stop.set()

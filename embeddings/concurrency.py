@@ -1,12 +1,12 @@
 """How many requests may be in flight at once: up to a ceiling, halved when throttled.
 
-A serverless endpoint serves up to its MaxConcurrency requests at once and throttles the rest,
-and so does an account's quota. The client starts at the ceiling it was given; a throttling
-answer halves the limit (never below 1), and each run of as many successes as the limit allows
-raises it by one again (additive increase, multiplicative decrease, as TCP does). A slot is
-held for one attempt only, so a throttled request waits for a place again before it retries.
-Throttling answers to requests sent before the last halving count once: they were sent under
-the older, higher limit, and halving again for each of them would drive the limit to 1.
+A serverless endpoint serves up to its MaxConcurrency requests at once and throttles the rest, as
+does an account's quota. The limit starts at the ceiling; a throttling answer halves it (never
+below 1), and each run of as many successes as the limit raises it by one (additive increase,
+multiplicative decrease, as TCP does). A slot is held for one attempt, so a throttled request
+waits for a place again before it retries. Throttling answers to requests sent before the last
+halving count once: they were sent under the older limit, and halving for each would drive the
+limit to 1.
 """
 
 from __future__ import annotations
@@ -18,24 +18,17 @@ from contextlib import contextmanager
 
 class AdaptiveLimit:
     def __init__(self, ceiling: int) -> None:
-        if ceiling < 1:
-            raise ValueError("concurrency must be at least 1")
-        self.ceiling = ceiling
-        self.limit = ceiling
-        self.in_flight = 0
-        self.most_in_flight = 0
-        self._successes = 0
-        self._generation = 0
+        self.ceiling = self.limit = ceiling
+        self.in_flight = self._successes = self._generation = 0
         self._changed = threading.Condition()
 
     @contextmanager
     def slot(self) -> Iterator[int]:
-        """Wait until fewer than `limit` requests are in flight, and hold one place; gives the
+        """Wait until fewer than `limit` requests are in flight and hold a place; gives the
         limit's generation, for `throttled`."""
         with self._changed:
             self._changed.wait_for(lambda: self.in_flight < self.limit)
             self.in_flight += 1
-            self.most_in_flight = max(self.most_in_flight, self.in_flight)
             generation = self._generation
         try:
             yield generation

@@ -1,21 +1,24 @@
-"""The endpoint's control-plane facts: status, configuration, model, and waiting for service."""
+"""The endpoint's control-plane facts for `status`, `wait` and `verify`: its status, what it
+runs, and waiting for InService with botocore's own `endpoint_in_service` waiter."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, WaiterError
 
 from container import tei
-from embeddings.errors import EmbeddingError, EndpointNotFoundError
-from embeddings.retrying import error_code
+from embeddings.errors import EmbeddingError, EndpointNotFoundError, is_not_found
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker.type_defs import (
+        ContainerDefinitionOutputTypeDef,
+        DescribeEndpointOutputTypeDef,
+        ProductionVariantOutputTypeDef,
+    )
 
 
 class EndpointFailedError(EmbeddingError):
@@ -26,88 +29,35 @@ class EndpointWaitTimeoutError(EmbeddingError):
     """The endpoint did not reach InService within the waiter's attempts."""
 
 
-@dataclass(frozen=True)
-class EndpointStatus:
-    name: str
-    status: str
-    config_name: str
-    created: datetime | None
-    modified: datetime | None
-    failure_reason: str | None
-
-    @property
-    def in_service(self) -> bool:
-        return self.status == "InService"
+def _not_found(client: SageMakerClient, name: str) -> EndpointNotFoundError:
+    return EndpointNotFoundError(name, client.meta.region_name, client.meta.endpoint_url)
 
 
-@dataclass(frozen=True)
-class ServingSetup:
-    """What the endpoint runs: its variant's capacity and its model's container environment."""
-
-    variant_name: str
-    serverless: dict[str, int] | None
-    instance_type: str | None
-    instance_count: int | None
-    model_name: str
-    environment: dict[str, str]
-    image: str = ""
-    """The model's container image URI."""
-
-    @property
-    def runs_tei(self) -> bool:
-        """Whether the container is Text Embeddings Inference: its image is from the `tei` or
-        `tei-cpu` repository (the local endpoint's too), which pools and has no task."""
-        repository = self.image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
-        return repository in (tei.GPU_REPOSITORY, tei.CPU_REPOSITORY)
-
-
-def _is_not_found(error: ClientError) -> bool:
-    message = str(error.response.get("Error", {}).get("Message", "")).lower()
-    code = error_code(error)
-    return code in {"ValidationException", "ValidationError"} and (
-        "could not find" in message or "not found" in message
-    )
-
-
-def describe_endpoint(client: SageMakerClient, name: str) -> EndpointStatus:
+def describe_endpoint(client: SageMakerClient, name: str) -> DescribeEndpointOutputTypeDef:
     try:
-        response = client.describe_endpoint(EndpointName=name)
+        return client.describe_endpoint(EndpointName=name)
     except ClientError as error:
-        if _is_not_found(error):
-            raise EndpointNotFoundError(
-                name, client.meta.region_name, endpoint_url=client.meta.endpoint_url
-            ) from None
+        if is_not_found(error):
+            raise _not_found(client, name) from None
         raise
-    return _status(response)
 
 
-def _status(response: Any) -> EndpointStatus:
-    return EndpointStatus(
-        name=response["EndpointName"],
-        status=response["EndpointStatus"],
-        config_name=response.get("EndpointConfigName", ""),
-        created=response.get("CreationTime"),
-        modified=response.get("LastModifiedTime"),
-        failure_reason=response.get("FailureReason"),
-    )
-
-
-def describe_serving_setup(client: SageMakerClient, config_name: str) -> ServingSetup:
-    """The first (for this project: the only) production variant and its model."""
-    config = client.describe_endpoint_config(EndpointConfigName=config_name)
-    variant = config["ProductionVariants"][0]
-    serverless = variant.get("ServerlessConfig")
+def serving_setup(
+    client: SageMakerClient, config_name: str
+) -> tuple[ProductionVariantOutputTypeDef, ContainerDefinitionOutputTypeDef]:
+    """The configuration's first (for this project: only) variant, and its model's container."""
+    variant = client.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][
+        0
+    ]
     model = client.describe_model(ModelName=variant["ModelName"])
-    container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
-    return ServingSetup(
-        variant_name=variant["VariantName"],
-        serverless=dict(serverless) if serverless else None,  # type: ignore[arg-type]
-        instance_type=variant.get("InstanceType"),
-        instance_count=variant.get("InitialInstanceCount"),
-        model_name=variant["ModelName"],
-        environment=dict(container.get("Environment", {})),
-        image=str(container.get("Image", "")),
-    )
+    return variant, model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+
+
+def runs_tei(image: str) -> bool:
+    """Whether the image is Text Embeddings Inference (the `tei` or `tei-cpu` repository; the
+    local endpoint's too): it pools, and has no task."""
+    repository = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    return repository in (tei.GPU_REPOSITORY, tei.CPU_REPOSITORY)
 
 
 def wait_in_service(
@@ -118,19 +68,15 @@ def wait_in_service(
     max_attempts: int = 120,
     on_status: Callable[[str, float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> EndpointStatus:
-    """Block on botocore's `endpoint_in_service` waiter, reporting every status change.
-
-    The waiter stops at once on Failed (raised with SageMaker's failure reason) and on an
-    unknown endpoint; otherwise it polls every `delay_seconds`, `max_attempts` times.
-    """
-    started = clock()
-    last: list[str] = []
+) -> DescribeEndpointOutputTypeDef:
+    """Poll every `delay_seconds`, `max_attempts` times, reporting each status change; stop at
+    once on Failed (raised with SageMaker's reason) and on an unknown endpoint."""
+    started, last = clock(), [""]
 
     def report(parsed: Any, **_: Any) -> None:
         status = parsed.get("EndpointStatus") if isinstance(parsed, dict) else None
-        if status and (not last or last[-1] != status):
-            last.append(status)
+        if status and status != last[0]:
+            last[0] = status
             if on_status is not None:
                 on_status(status, clock() - started)
 
@@ -138,27 +84,23 @@ def wait_in_service(
     client.meta.events.register(event, report)
     try:
         client.get_waiter("endpoint_in_service").wait(
-            EndpointName=name,
-            WaiterConfig={"Delay": delay_seconds, "MaxAttempts": max_attempts},
+            EndpointName=name, WaiterConfig={"Delay": delay_seconds, "MaxAttempts": max_attempts}
         )
     except WaiterError as error:
-        response = error.last_response or {}
+        response: Any = error.last_response or {}
+        failure = response.get("Error", {})
         if response.get("EndpointStatus") == "Failed":
-            raise EndpointFailedError(
-                f"endpoint {name!r} failed: {response.get('FailureReason', 'no reason given')}"
+            reason = response.get("FailureReason", "no reason given")
+            raise EndpointFailedError(f"endpoint {name!r} failed: {reason}") from None
+        if failure and is_not_found(ClientError(response, "DescribeEndpoint")):
+            raise _not_found(client, name) from None
+        if failure:
+            raise EmbeddingError(
+                f"waiting for {name!r} failed: {failure.get('Code')}: {failure.get('Message')}"
             ) from None
-        if "Error" in response:
-            code = response["Error"].get("Code", "")
-            message = response["Error"].get("Message", "")
-            if "not found" in message.lower() or "could not find" in message.lower():
-                raise EndpointNotFoundError(
-                    name, client.meta.region_name, endpoint_url=client.meta.endpoint_url
-                ) from None
-            raise EmbeddingError(f"waiting for {name!r} failed: {code}: {message}") from None
-        status = response.get("EndpointStatus", "unknown")
         raise EndpointWaitTimeoutError(
-            f"endpoint {name!r} is still {status} after {clock() - started:.0f} s "
-            f"({max_attempts} checks {delay_seconds} s apart)"
+            f"endpoint {name!r} is still {response.get('EndpointStatus', 'unknown')} after "
+            f"{clock() - started:.0f} s ({max_attempts} checks {delay_seconds} s apart)"
         ) from None
     finally:
         client.meta.events.unregister(event, report)

@@ -14,17 +14,14 @@ REDRAW_SECONDS: Final = 0.25
 
 
 class TerminalProgress:
-    """An `EmbeddingClient` progress callback that redraws one line: texts done, rate, ETA."""
+    """An `EmbeddingClient` progress callback that redraws one line: texts done, rate, time left."""
 
-    def __init__(
-        self,
-        stream: TextIO,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.stream = stream
-        self.enabled = _is_terminal(stream)
-        self._clock = clock
+    def __init__(self, stream: TextIO, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream, self._clock = stream, clock
+        try:
+            self.enabled = stream.isatty()
+        except (AttributeError, ValueError):  # no isatty, or a closed stream
+            self.enabled = False
         self._last_drawn: float | None = None
         self._width = 0
 
@@ -34,11 +31,23 @@ class TerminalProgress:
         if done == total and self._last_drawn is None:
             return  # over with its first report: a long request, not a long job
         now = self._clock()
-        drawn_lately = self._last_drawn is not None and now - self._last_drawn < REDRAW_SECONDS
-        if done < total and drawn_lately:
+        if (
+            done < total
+            and self._last_drawn is not None
+            and now - self._last_drawn < REDRAW_SECONDS
+        ):
             return
         self._last_drawn = now
-        self._draw(_describe(done, total, elapsed))
+        rate = done / elapsed
+        line = f"embedded {done:,}/{total:,} texts, {rate:,.1f} texts/s"
+        if 0 < done < total:
+            minutes, seconds = divmod(round((total - done) / rate), 60)
+            hours, minutes = divmod(minutes, 60)
+            left = f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+            line += f", about {left if hours or minutes else f'{seconds}s'} left"
+        self.stream.write(f"\r{line}{' ' * max(0, self._width - len(line))}")
+        self.stream.flush()
+        self._width = len(line)
 
     def finish(self) -> None:
         """End the line, if one was drawn, so what follows starts on its own line."""
@@ -46,32 +55,3 @@ class TerminalProgress:
             self.stream.write("\n")
             self.stream.flush()
             self._last_drawn = None
-
-    def _draw(self, line: str) -> None:
-        padding = " " * max(0, self._width - len(line))
-        self._width = len(line)
-        self.stream.write(f"\r{line}{padding}")
-        self.stream.flush()
-
-
-def _describe(done: int, total: int, elapsed: float) -> str:
-    rate = done / elapsed if elapsed > 0 else 0.0
-    line = f"embedded {done:,}/{total:,} texts, {rate:,.1f} texts/s"
-    if 0 < done < total and rate > 0:
-        line += f", about {_duration((total - done) / rate)} left"
-    return line
-
-
-def _duration(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # no isatty, or a closed stream
-        return False

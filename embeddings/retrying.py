@@ -1,14 +1,13 @@
-"""Retrying through cold starts and transient faults, all within one deadline.
+"""Retrying through cold starts, throttling and dropped connections, all within one deadline.
 
-botocore's own retries are off: each of its attempts would wait a full read timeout on top of
-any deadline. Every attempt is made here instead (tenacity runs the loop), with capped
-exponential backoff and full jitter, and each attempt is told how long it may still take: the
-request's read timeout shrinks to what is left of the deadline, and no attempt starts with
-less than MIN_ATTEMPT_SECONDS left. So a request ends within `deadline_seconds`, every attempt,
-answer body and pause between attempts included, plus at most the time its last attempt spent
-connecting (botocore's connect timeout, 5 s or the deadline if shorter, cannot change per
-attempt). A server that trickles its answer a byte at a time can also stretch a read, as a
-read timeout counts the time between bytes.
+botocore's own retries are off (each of its attempts would wait a full read timeout on top of any
+deadline). tenacity runs the attempts instead, with capped exponential backoff and full jitter; a
+pause longer than the time left is cut to leave one last attempt, and each attempt is told how
+much of the deadline is left, which the client makes its read timeout. So a request ends within
+`deadline_seconds`, every attempt, answer body and pause included, plus at most the time its last
+attempt spent connecting (botocore's connect timeout cannot change per attempt). A server that
+trickles its answer a byte at a time can still stretch a read: a read timeout counts the time
+between bytes.
 """
 
 from __future__ import annotations
@@ -17,11 +16,10 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, TypeVar
 
 import tenacity
-from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -31,21 +29,17 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
-from embeddings.errors import EndpointUnavailableError
+from embeddings.errors import EndpointUnavailableError, describe, error_code
 
 T = TypeVar("T")
 
-READ_TIMEOUT_SECONDS: Final = 70.0
-"""Serverless invocations may take up to 60 s, a cold start included."""
-CONNECT_TIMEOUT_SECONDS: Final = 5.0
 MIN_ATTEMPT_SECONDS: Final = 0.5
 """An attempt with less time than this left is not started."""
-
 THROTTLING_CODES: Final = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 )
 RETRYABLE_CODES: Final = THROTTLING_CODES | {
-    "ModelNotReadyException",
+    "ModelNotReadyException",  # a serverless cold start
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "InternalFailure",
@@ -53,7 +47,7 @@ RETRYABLE_CODES: Final = THROTTLING_CODES | {
     "InternalServerException",
 }
 RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
-_TRANSIENT_EXCEPTIONS: Final = (
+TRANSIENT_EXCEPTIONS: Final = (
     ReadTimeoutError,
     ConnectTimeoutError,
     ConnectionClosedError,
@@ -63,25 +57,7 @@ _TRANSIENT_EXCEPTIONS: Final = (
 
 
 class StoppedError(Exception):
-    """Internal: the work this request belonged to has failed or was interrupted."""
-
-
-def botocore_config(
-    read_timeout: float = READ_TIMEOUT_SECONDS,
-    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
-    connections: int = 10,
-) -> Config:
-    """Client settings: botocore makes one attempt; `RetryPolicy` makes the others."""
-    return Config(
-        retries={"mode": "standard", "total_max_attempts": 1},
-        read_timeout=read_timeout,
-        connect_timeout=connect_timeout,
-        max_pool_connections=connections,
-    )
-
-
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+    """Internal: the work this request belongs to has failed or was interrupted."""
 
 
 def container_status(error: ClientError) -> int | None:
@@ -90,34 +66,24 @@ def container_status(error: ClientError) -> int | None:
     return int(status) if status.isascii() and status.isdigit() and len(status) <= 3 else None
 
 
-def is_throttling(error: BaseException) -> bool:
-    if not isinstance(error, ClientError):
-        return False
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if error_code(error) == "ModelError":
-        # TEI past its MAX_CONCURRENT_REQUESTS: 429 "Model is overloaded", a full queue.
+def _http_status(error: ClientError) -> object:
+    return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+
+
+def is_throttling(error: ClientError) -> bool:
+    if error_code(error) == "ModelError":  # TEI past MAX_CONCURRENT_REQUESTS: "Model is overloaded"
         return container_status(error) == 429
-    return error_code(error) in THROTTLING_CODES or status == 429
+    return error_code(error) in THROTTLING_CODES or _http_status(error) == 429
 
 
 def is_retryable(error: BaseException) -> bool:
-    if isinstance(error, _TRANSIENT_EXCEPTIONS):
-        return True
-    if isinstance(error, ClientError):
-        if error_code(error) == "ModelError":
-            # The container answered: retrying the same input gives the same failure, unless
-            # it said it is too busy (TEI's 429) or not ready (503).
-            return container_status(error) in (429, 503)
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return error_code(error) in RETRYABLE_CODES or status in RETRYABLE_STATUS
-    return False
-
-
-def describe(error: BaseException) -> str:
-    if isinstance(error, ClientError):
-        message = error.response.get("Error", {}).get("Message", "")
-        return f"{error_code(error)}: {message}".strip(": ")
-    return f"{type(error).__name__}: {error}"
+    if not isinstance(error, ClientError):
+        return isinstance(error, TRANSIENT_EXCEPTIONS)
+    if error_code(error) == "ModelError":
+        # The container answered: the same input fails the same way, unless it was too busy
+        # (TEI's 429) or not ready (503).
+        return container_status(error) in (429, 503)
+    return error_code(error) in RETRYABLE_CODES or _http_status(error) in RETRYABLE_STATUS
 
 
 @dataclass
@@ -127,73 +93,58 @@ class RetryPolicy:
     deadline_seconds: float = 120.0
     base_delay_seconds: float = 1.0
     max_delay_seconds: float = 20.0
-    sleep: Callable[[float], None] | None = None
-    """How to pause between attempts; None waits in real time, and wakes at once when the work
-    the request belongs to stops."""
-    clock: Callable[[], float] = time.monotonic
-    jitter: Callable[[], float] = field(default=random.random)
-    """A uniform draw from [0, 1): the share of the capped delay to wait."""
     on_retry: Callable[[int, BaseException, float], None] | None = None
-    """Called before each wait with the attempt number, the error and the delay."""
+    """Called before each pause with the attempt number, its error and the pause in seconds."""
+    sleep: Callable[[float], None] | None = None
+    """How to pause; None waits in real time and wakes at once when the work stops."""
+    clock: Callable[[], float] = time.monotonic
+    jitter: Callable[[], float] = random.random
+    """A draw from [0, 1): the share of the capped delay to wait."""
 
     def call(
         self, operation: Callable[[Callable[[], float]], T], stop: threading.Event | None = None
     ) -> T:
-        """`operation(time_left)` until it succeeds, fails for good, or time runs out;
-        `time_left()` gives the seconds left of the deadline. Once `stop` is set no attempt
-        starts and no pause goes on: StoppedError is raised."""
+        """`operation(time_left)` until it succeeds, fails for good, or time runs out; once
+        `stop` is set no attempt starts and no pause goes on (StoppedError)."""
         started = self.clock()
+        stop = stop or threading.Event()
 
         def left() -> float:
             return self.deadline_seconds - (self.clock() - started)
 
-        def out_of_time(state: tenacity.RetryCallState) -> bool:
-            # Pauses are cut to leave the next attempt MIN_ATTEMPT_SECONDS (see `wait`).
-            return left() <= MIN_ATTEMPT_SECONDS
+        def attempt() -> T:
+            if stop.is_set():
+                raise StoppedError
+            return operation(left)
+
+        def pause(seconds: float) -> None:
+            (self.sleep or stop.wait)(seconds)
+            if stop.is_set():
+                raise StoppedError
 
         def report(state: tenacity.RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
             if self.on_retry is not None and error is not None:
                 self.on_retry(state.attempt_number, error, state.upcoming_sleep or 0.0)
 
-        def attempt() -> T:
-            if stop is not None and stop.is_set():
-                raise StoppedError
-            return operation(left)
-
-        def pause(seconds: float) -> None:
-            if self.sleep is not None:
-                self.sleep(seconds)
-            elif stop is not None:
-                stop.wait(seconds)
-            else:
-                time.sleep(seconds)
-            if stop is not None and stop.is_set():
-                raise StoppedError
+        def wait(state: tenacity.RetryCallState) -> float:
+            ceiling = self.base_delay_seconds * 2.0 ** min(state.attempt_number - 1, 64)
+            drawn = min(self.max_delay_seconds, ceiling) * self.jitter()
+            return min(drawn, max(0.0, left() - MIN_ATTEMPT_SECONDS))
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(is_retryable),
-            # A pause longer than the time left is cut to leave one last attempt its minimum,
-            # rather than ending the retries early.
-            wait=lambda state: min(
-                self._delay(state.attempt_number), max(0.0, left() - MIN_ATTEMPT_SECONDS)
-            ),
-            stop=out_of_time,
+            wait=wait,
+            stop=lambda _: left() <= MIN_ATTEMPT_SECONDS,
             sleep=pause,
             before_sleep=report,
-            reraise=False,
         )
         try:
             return retrying(attempt)
         except tenacity.RetryError as gave_up:
             error = gave_up.last_attempt.exception()
-            attempts = gave_up.last_attempt.attempt_number
             raise EndpointUnavailableError(
-                f"the endpoint was still not answering after {attempts} attempts in "
-                f"{self.clock() - started:.0f} s (deadline {self.deadline_seconds:.0f} s); "
-                f"last error: {describe(error) if error else 'none'}"
+                f"the endpoint was still not answering after {gave_up.last_attempt.attempt_number}"
+                f" attempts in {self.clock() - started:.0f} s (deadline "
+                f"{self.deadline_seconds:.0f} s); last error: {describe(error) if error else '-'}"
             ) from error
-
-    def _delay(self, attempt: int) -> float:
-        ceiling = min(self.max_delay_seconds, self.base_delay_seconds * 2.0 ** (attempt - 1))
-        return ceiling * self.jitter()

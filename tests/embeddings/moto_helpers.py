@@ -21,22 +21,20 @@ def deploy(
     endpoint_name: str = "alex-embedding-endpoint",
     *,
     endpoint_url: str | None = None,
-    task: str = "feature-extraction",
+    task: str | None = "feature-extraction",
     serverless: dict[str, int] | None = None,
     instance_type: str | None = None,
+    image: str = IMAGE,
 ) -> None:
+    """`task` None sets no HF_TASK (as for TEI, whose `image` is then given)."""
     sagemaker = boto3.client("sagemaker", region_name=region, endpoint_url=endpoint_url)
+    environment = {"HF_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2"}
+    if task is not None:
+        environment["HF_TASK"] = task
     sagemaker.create_model(
         ModelName="alex-embedding-model-1a2b3c4",
         ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/alex-embedding-role-5d6e7f8",
-        PrimaryContainer={
-            "Image": IMAGE,
-            "Mode": "SingleModel",
-            "Environment": {
-                "HF_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2",
-                "HF_TASK": task,
-            },
-        },
+        PrimaryContainer={"Image": image, "Mode": "SingleModel", "Environment": environment},
     )
     capacity = serverless or {"memory": 3072, "concurrency": 2}
     variant: Any = {"VariantName": "AllTraffic", "ModelName": "alex-embedding-model-1a2b3c4"}

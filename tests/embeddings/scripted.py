@@ -3,14 +3,23 @@ Stubber cannot show: hangs, slow answers, many requests at once."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from embeddings import EmbeddingClient
+
+if TYPE_CHECKING:
+    import pytest
 
 Answer = tuple[int, dict[str, str], bytes]
 """Status, headers, body."""
@@ -25,6 +34,28 @@ def json_reply(text: str) -> Answer:
 
 def ok(value: Any) -> Answer:
     return json_reply(json.dumps(value))
+
+
+def vector_of(text: str, dimension: int = 8) -> list[float]:
+    """A unit vector that depends on the text alone, so that order can be checked."""
+    digest = hashlib.sha256(text.encode()).digest()
+    raw = [digest[i] - 127.5 for i in range(dimension)]
+    norm = math.sqrt(sum(x * x for x in raw))
+    return [x / norm for x in raw]
+
+
+def pooled(body: dict[str, Any]) -> Answer:
+    """What a pooling endpoint answers: one vector per text."""
+    return ok([vector_of(text) for text in body["inputs"]])
+
+
+SESSION = boto3.Session()
+"""One session for every scripted client: botocore then loads the service model once."""
+
+
+def client_at(url: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> EmbeddingClient:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", url)
+    return EmbeddingClient("scripted", "us-east-1", session=SESSION, **options)
 
 
 def cut_off(answer: Answer, keep: int) -> Answer:
@@ -90,7 +121,7 @@ def scripted_endpoint(script: Callable[[dict[str, Any]], Answer]) -> Iterator[Sc
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     endpoint.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield endpoint

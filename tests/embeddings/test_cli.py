@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from moto import mock_aws
 
 from embeddings.cli import main
+from embeddings.logs import tail
 from tests.embeddings.moto_helpers import deploy, queue_results
 from tests.embeddings.vectors import cosine
 
 REGION = "eu-central-1"
+TEI_REGISTRY = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
 
 
 @pytest.fixture
@@ -223,24 +228,55 @@ def test_verify_of_a_missing_endpoint_fails_and_skips_the_rest(aws: None) -> Non
     ]
 
 
-def test_logs_prints_recent_events(aws: None) -> None:
-    import time
+def test_verify_knows_a_tei_endpoint_has_no_task(aws: None) -> None:
+    image = (
+        "683313688378.dkr.ecr.us-east-1.amazonaws.com/tei-cpu:2.0.1-tei1.8.2-cpu-py310-ubuntu22.04"
+    )
+    deploy(REGION, task=None, image=image)
+    queue_results([[[0.6, 0.8] * 192]], REGION)
 
-    import boto3
+    code, out = run("verify", "--region", REGION)
 
+    assert code == 0, out
+    assert (
+        "[ok] model alex-embedding-model-1a2b3c4: HF_MODEL_ID=sentence-transformers/"
+        "all-MiniLM-L6-v2, Text Embeddings Inference (tei-cpu:2.0.1-tei1.8.2-cpu-py310-ubuntu22.04)"
+    ) in out.splitlines()
+
+
+def test_verify_fails_a_tei_endpoint_given_a_task(aws: None) -> None:
+    image = f"{TEI_REGISTRY}/tei:2.0.1-tei1.8.2-gpu-py310-cu122-ubuntu22.04"
+    deploy(REGION, image=image)
+    queue_results([[[0.6, 0.8] * 192]], REGION)
+
+    code, out = run("verify", "--region", REGION)
+
+    assert code == 1
+    assert "HF_TASK=feature-extraction (TEI reads no task)" in out
+
+
+def put_events(group: str, *messages: tuple[int, str]) -> None:
     logs = boto3.client("logs", region_name=REGION)
-    group = "/aws/sagemaker/Endpoints/alex-embedding-endpoint"
-    logs.create_log_group(logGroupName=group)
-    logs.create_log_stream(logGroupName=group, logStreamName="AllTraffic/i-0abc")
+    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+        logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName="AllTraffic/i-0abc")
     now = int(time.time() * 1000)
     logs.put_log_events(
         logGroupName=group,
         logStreamName="AllTraffic/i-0abc",
-        logEvents=[
-            {"timestamp": now - 3_600_000, "message": "too old"},
-            {"timestamp": now - 1000, "message": "Model loaded"},
-            {"timestamp": now, "message": "Inference request succeeded"},
-        ],
+        logEvents=[{"timestamp": now + offset, "message": text} for offset, text in messages],
+    )
+
+
+GROUP = "/aws/sagemaker/Endpoints/alex-embedding-endpoint"
+
+
+def test_logs_prints_recent_events(aws: None) -> None:
+    put_events(
+        GROUP,
+        (-3_600_000, "too old"),
+        (-1000, "Model loaded"),
+        (0, "Inference request succeeded"),
     )
 
     code, out = run("logs", "--region", REGION, "--since", "10m")
@@ -265,11 +301,53 @@ def test_logs_without_a_log_group_explains_why(
     )
 
 
-def test_bad_since_is_a_clear_error(aws: None, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _ = run("logs", "--region", REGION, "--since", "yesterday")
+def test_following_prints_each_new_event_once_and_stops_in_time(aws: None) -> None:
+    """Polls overlap by a few seconds, so each sees the earlier events again."""
+    put_events(GROUP, (-1000, "first"))
+    lines: list[str] = []
+    polls = iter([(0, "second"), (1, "third")])
 
-    assert code == 1
-    assert "--since: 'yesterday' is not a duration" in capsys.readouterr().err
+    def between_polls(seconds: float) -> None:
+        time.sleep(seconds)
+        event = next(polls, None)
+        if event:
+            put_events(GROUP, event)
+
+    started = time.monotonic()
+    count = tail(
+        boto3.client("logs", region_name=REGION),
+        "alex-embedding-endpoint",
+        since=timedelta(minutes=1),
+        emit=lines.append,
+        follow_seconds=1.0,
+        poll_seconds=0.1,
+        sleep=between_polls,
+    )
+
+    assert [line.split(" ", 3)[3] for line in lines] == ["first", "second", "third"]
+    assert count == 3
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["logs", "--since", "yesterday"], "argument --since: 'yesterday' is not a duration"),
+        (["logs", "--poll", "0"], "argument --poll: '0' is not a number from 1.0 to 3600.0"),
+        (["logs", "--follow-for", "nan"], "argument --follow-for: 'nan' is not a number"),
+        (["wait", "--delay", "-1"], "argument --delay: '-1' is not a whole number from 0 to 3600"),
+        (["wait", "--max-attempts", "x"], "argument --max-attempts: 'x' is not a whole number"),
+        (["verify", "--dimension", "0"], "argument --dimension: '0' is not a whole number"),
+    ],
+)
+def test_bad_options_are_refused_naming_the_option_and_what_is_allowed(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["invoke", "status", "wait", "verify", "logs"])

@@ -25,6 +25,7 @@ from embeddings import (
 )
 from embeddings.retrying import RetryPolicy
 from tests.embeddings.conftest import FIXTURE
+from tests.embeddings.scripted import SESSION
 from tests.embeddings.vectors import cosine
 
 TEXTS: list[str] = FIXTURE["texts"]
@@ -55,6 +56,7 @@ def client(fake_time: FakeTime) -> EmbeddingClient:
     return EmbeddingClient(
         "alex-embedding-endpoint",
         "eu-west-1",
+        session=SESSION,
         retry_policy=RetryPolicy(
             deadline_seconds=120.0,
             sleep=fake_time.sleep,

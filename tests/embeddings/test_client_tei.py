@@ -13,10 +13,14 @@ import numpy as np
 import pytest
 
 from embeddings.errors import ModelInvocationError, UnexpectedResponseError
-from tests.embeddings.scripted import Answer, model_error, ok, scripted_endpoint
-from tests.embeddings.test_client_promises import aws, client_at, vector_of
-
-__all__ = ["aws"]  # the fixture, imported for these tests
+from tests.embeddings.scripted import (
+    Answer,
+    client_at,
+    model_error,
+    ok,
+    scripted_endpoint,
+    vector_of,
+)
 
 
 def same_vectors(got: list[list[float]], texts: list[str]) -> bool:
@@ -46,7 +50,7 @@ def tei(limit: int = 32, status: int = 413, seconds: float = 0.0) -> Any:
 
 @pytest.mark.parametrize("status", [413, 422])  # TEI 1.8, TEI 1.9
 def test_the_batch_limit_is_learned_from_the_refusal_and_nothing_is_lost_or_reordered(
-    aws: None, monkeypatch: pytest.MonkeyPatch, status: int
+    monkeypatch: pytest.MonkeyPatch, status: int
 ) -> None:
     texts = [f"text number {i}" for i in range(300)]
     with scripted_endpoint(tei(32, status)) as endpoint:
@@ -61,7 +65,7 @@ def test_the_batch_limit_is_learned_from_the_refusal_and_nothing_is_lost_or_reor
     assert sum(size for size in sizes if size <= 32) == 300
 
 
-def test_in_parallel_too(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_parallel_too(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [f"parallel text {i}" for i in range(500)]
     with scripted_endpoint(tei(32, seconds=0.05)) as endpoint:
         client = client_at(endpoint.url, monkeypatch, concurrency=4)
@@ -74,7 +78,7 @@ def test_in_parallel_too(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_limit_the_batch_already_keeps_is_an_error_not_a_loop(
-    aws: None, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def liar(body: dict[str, Any]) -> Answer:
         return tei_error(413, "batch size 1 > maximum allowed batch size 64", "Validation")
@@ -88,7 +92,7 @@ def test_a_limit_the_batch_already_keeps_is_an_error_not_a_loop(
     assert endpoint.requests == 1
 
 
-def test_invoke_raw_says_the_limit(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invoke_raw_says_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     with scripted_endpoint(tei(2)) as endpoint:
         client = client_at(endpoint.url, monkeypatch)
         with pytest.raises(ModelInvocationError) as raised:
@@ -99,7 +103,7 @@ def test_invoke_raw_says_the_limit(aws: None, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_an_overloaded_tei_is_retried_and_throttles_the_client(
-    aws: None, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     answers = iter([tei_error(429, "Model is overloaded", "Overloaded")] * 2)
     lock = threading.Lock()
@@ -111,6 +115,7 @@ def test_an_overloaded_tei_is_retried_and_throttles_the_client(
 
     with scripted_endpoint(busy_then_fine) as endpoint:
         client = client_at(endpoint.url, monkeypatch, deadline_seconds=30, concurrency=4)
+        client.retry_policy.base_delay_seconds = 0.05
         vector = client.embed_one("busy")
 
     assert same_vectors([vector], ["busy"])
@@ -119,7 +124,7 @@ def test_an_overloaded_tei_is_retried_and_throttles_the_client(
 
 
 def test_other_tei_refusals_are_model_errors_with_teis_words(
-    aws: None, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     message = "Input validation error: `inputs` must have less than 256 tokens. Given: 300"
 
@@ -141,7 +146,7 @@ def test_other_tei_refusals_are_model_errors_with_teis_words(
     ],
 )
 def test_a_limit_that_is_no_limit_is_a_model_error(
-    aws: None, monkeypatch: pytest.MonkeyPatch, message: str
+    monkeypatch: pytest.MonkeyPatch, message: str
 ) -> None:
     with scripted_endpoint(lambda _: tei_error(413, message, "Validation")) as endpoint:
         client = client_at(endpoint.url, monkeypatch)
@@ -153,9 +158,7 @@ def test_a_limit_that_is_no_limit_is_a_model_error(
     assert client.max_texts_per_request == 256  # nothing learned
 
 
-def test_a_container_status_of_many_digits_is_no_status(
-    aws: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_container_status_of_many_digits_is_no_status(monkeypatch: pytest.MonkeyPatch) -> None:
     status, headers, body = tei_error(413, "refused", "Validation")
     answer = {**json.loads(body), "OriginalStatusCode": "4" * 5000}
     reply = (status, headers, json.dumps(answer).encode())
@@ -167,7 +170,7 @@ def test_a_container_status_of_many_digits_is_no_status(
 
 
 def test_a_limit_lowered_again_and_again_ends_as_a_model_error(
-    aws: None, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def liar(body: dict[str, Any]) -> Answer:
         size = len(body["inputs"])
@@ -182,9 +185,7 @@ def test_a_limit_lowered_again_and_again_ends_as_a_model_error(
     assert endpoint.requests == 5  # refused, then 4 lower limits, then given up
 
 
-def test_a_body_over_teis_payload_limit_is_split(
-    aws: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_body_over_teis_payload_limit_is_split(monkeypatch: pytest.MonkeyPatch) -> None:
     """TEI reads at most 2,000,000 bytes of body (axum's 413 in plain text), fewer than the
     client's 4 MB budget: 32 texts of 80 KB are under TEI's text limit and over its bytes."""
 

@@ -55,7 +55,7 @@ def test_each_status_change_is_reported_once(sagemaker: tuple[object, Stubber]) 
     )
 
     assert seen == ["Creating", "Updating", "InService"]
-    assert final.in_service
+    assert final["EndpointStatus"] == "InService"
     stub.assert_no_pending_responses()
 
 
