@@ -1,11 +1,8 @@
-"""Group texts into as few requests as fit SageMaker's payload limits.
-
-Serverless endpoints take at most 4 MB per request and return at most 4 MB per response (real-time
-ones allow more, so these limits are safe for both). The response is what binds: token-level JSON
-costs about 8 KB per token, so a request may carry only a few hundred tokens of text, while pooled
-output costs one vector per text. Token counts are estimated from the characters, erring high;
-when an estimate is still wrong the service refuses the batch and the client splits it.
-"""
+"""Group texts into as few requests as fit SageMaker's payload limits: 4 MB per request and per
+response on serverless (real-time allows more). The response binds: token-level JSON costs about
+8 KB per token, pooled output one vector per text. Token counts are estimated from the characters,
+erring high; when an estimate is still wrong the service refuses the batch and the client splits
+it."""
 
 from __future__ import annotations
 
@@ -40,8 +37,7 @@ def request_bytes(text: str) -> int:
 
 @dataclass(frozen=True)
 class OutputModel:
-    """What the client knows of the endpoint's answers; token-level (the larger) until an answer
-    shows otherwise."""
+    """The endpoint's answers as the client knows them: token-level (the larger) until seen."""
 
     layout: Layout = "tokens"
     dimension: int = 384

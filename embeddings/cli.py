@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
@@ -14,11 +16,10 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from embeddings.client import MAX_CONCURRENCY, EmbeddingClient
-from embeddings.endpoint import describe_endpoint, runs_tei, serving_setup, wait_in_service
+from embeddings.endpoint import describe_endpoint, runs_tei, serving_setup, tail, wait_in_service
 from embeddings.errors import ConfigurationError, EmbeddingError, InvalidInputError, from_botocore
-from embeddings.logs import parse_since, tail
 from embeddings.progress import TerminalProgress
-from embeddings.settings import resolve
+from embeddings.settings import DEFAULT_ENDPOINT_NAME, resolve
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker.type_defs import ProductionVariantOutputTypeDef
@@ -44,11 +45,14 @@ def _bounded(kind: type[N], low: N, high: N) -> Callable[[str], N]:
     return parse
 
 
-def _since(text: str) -> Any:
-    try:
-        return parse_since(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+def _since(text: str) -> timedelta:
+    """An argparse type: `30s`, `10m`, `2h` or `1d`."""
+    match = re.fullmatch(r"\s*(\d{1,5})\s*([smhd])\s*", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration; use a number and s, m, h or d, e.g. 10m"
+        )
+    return timedelta(seconds=int(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]])
 
 
 def _target(args: argparse.Namespace) -> tuple[boto3.Session, str, str]:
@@ -123,17 +127,14 @@ def command_status(args: argparse.Namespace, out: TextIO) -> int:
 
 def command_wait(args: argparse.Namespace, out: TextIO) -> int:
     session, endpoint, region = _target(args)
-
-    def report(status: str, elapsed: float) -> None:
-        out.write(f"{elapsed:6.0f} s  {status}\n")
-        out.flush()
-
     final = wait_in_service(
         session.client("sagemaker", region_name=region),
         endpoint,
         delay_seconds=args.delay,
         max_attempts=args.max_attempts,
-        on_status=report,
+        on_status=lambda status, elapsed: print(
+            f"{elapsed:6.0f} s  {status}", file=out, flush=True
+        ),
     )
     out.write(f"endpoint {final['EndpointName']} is {final['EndpointStatus']} in {region}\n")
     return 0
@@ -220,16 +221,11 @@ def command_verify(args: argparse.Namespace, out: TextIO) -> int:
 
 def command_logs(args: argparse.Namespace, out: TextIO) -> int:
     session, endpoint, region = _target(args)
-
-    def emit(line: str) -> None:
-        out.write(line + "\n")
-        out.flush()
-
     count = tail(
         session.client("logs", region_name=region),
         endpoint,
         since=args.since,
-        emit=emit,
+        emit=lambda line: print(line, file=out, flush=True),
         follow_seconds=args.follow_for if args.follow else 0.0,
         poll_seconds=args.poll,
     )
@@ -245,16 +241,12 @@ def command_serve(args: argparse.Namespace, out: TextIO) -> int:
     from container import INFERENCE_SCRIPT
     from embeddings.server import ServeOptions, serve
 
-    if args.runtime == "tei":  # TEI always pools and has no task: either option would be ignored
-        for given, option in (
-            (args.sentence_embeddings, "--sentence-embeddings"),
-            (args.task, "--task"),
-        ):
-            if given:
-                raise ConfigurationError(
-                    f"--runtime tei and {option} do not go together: Text Embeddings Inference "
-                    "always returns one pooled vector per text and has no task"
-                )
+    if args.runtime == "tei" and (args.sentence_embeddings or args.task):
+        option = "--sentence-embeddings" if args.sentence_embeddings else "--task"
+        raise ConfigurationError(  # TEI always pools and has no task: the option would be ignored
+            f"--runtime tei and {option} do not go together: Text Embeddings Inference always "
+            "returns one pooled vector per text and has no task"
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     model_source = (
         "--model" if args.model else "HF_MODEL_ID" if os.environ.get("HF_MODEL_ID") else "model"
@@ -279,19 +271,11 @@ def command_serve(args: argparse.Namespace, out: TextIO) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_argument_group("endpoint")
-    where.add_argument(
-        "--endpoint",
-        help="endpoint (default: $SAGEMAKER_ENDPOINT, then .env, then alex-embedding-endpoint)",
-    )
-    where.add_argument(
-        "--region",
-        help="AWS region (default: $DEFAULT_AWS_REGION, then .env, then the AWS configuration)",
-    )
-    where.add_argument("--profile", help="AWS profile to use (default: the usual AWS chain)")
-
+    where.add_argument("--endpoint", help=f"$SAGEMAKER_ENDPOINT, .env, {DEFAULT_ENDPOINT_NAME}")
+    where.add_argument("--region", help="$DEFAULT_AWS_REGION, .env, the AWS configuration")
+    where.add_argument("--profile", help="AWS profile (default: the usual AWS chain)")
     parser = argparse.ArgumentParser(
-        prog="python -m embeddings",
-        description="Call, check and follow the Alex SageMaker embedding endpoint.",
+        prog="python -m embeddings", description="Call, check and follow the embedding endpoint."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -300,100 +284,65 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    invoke = command(
-        "invoke",
-        command_invoke,
-        "print one sentence embedding per text as JSON (one array for one text)",
-    )
+    invoke = command("invoke", command_invoke, "print sentence embeddings of texts as JSON")
     invoke.add_argument("texts", nargs="*", metavar="TEXT", help="texts to embed")
     invoke.add_argument("--file", help='JSON payload such as vectorize_me.json: {"inputs": ...}')
-    invoke.add_argument(
-        "--raw", action="store_true", help="send the payload as is and print the endpoint's JSON"
-    )
+    invoke.add_argument("--raw", action="store_true", help="print the endpoint's own JSON")
     invoke.add_argument(
         "--concurrency",
         type=_bounded(int, 1, MAX_CONCURRENCY),
         default=1,
         metavar="N",
-        help=f"requests in flight at once, 1-{MAX_CONCURRENCY} (1); more than the endpoint's "
-        "max concurrency are throttled",
+        help=f"requests in flight at once, 1-{MAX_CONCURRENCY} (1)",
     )
     command("status", command_status, "show the endpoint's status; exit 0 only when InService")
-    wait = command(
-        "wait", command_wait, "wait until the endpoint is InService, printing each status change"
-    )
-    wait.add_argument(
-        "--delay", type=_bounded(int, 0, 3600), default=30, help="seconds between checks (30)"
-    )
-    wait.add_argument(
-        "--max-attempts",
-        type=_bounded(int, 1, 100_000),
-        default=120,
-        help="checks before giving up (120)",
-    )
+    wait = command("wait", command_wait, "wait until InService, printing each status change")
+    delay, attempts = _bounded(int, 0, 3600), _bounded(int, 1, 100_000)
+    wait.add_argument("--delay", type=delay, default=30, help="seconds between checks (30)")
+    wait.add_argument("--max-attempts", type=attempts, default=120, help="checks at most (120)")
     verify = command("verify", command_verify, "check the deployment end to end")
     verify.add_argument("--text", default=VERIFY_TEXT, help=f"text to embed ({VERIFY_TEXT!r})")
-    verify.add_argument(
-        "--dimension", type=_bounded(int, 1, 100_000), default=384, help="expected dimension (384)"
-    )
+    dimension = _bounded(int, 1, 100_000)
+    verify.add_argument("--dimension", type=dimension, default=384, help="expected (384)")
     logs = command("logs", command_logs, "print the endpoint's CloudWatch log events")
     logs.add_argument("--since", type=_since, default="10m", help="how far back: 30s, 10m, 2h, 1d")
     logs.add_argument("--follow", action="store_true", help="keep printing new events")
-    logs.add_argument(
-        "--poll", type=_bounded(float, 1.0, 3600.0), default=5.0, help="seconds between polls (5)"
-    )
-    logs.add_argument(
-        "--follow-for",
-        type=_bounded(float, 0.0, 86_400.0),
-        default=600.0,
-        help="stop following after this many seconds (600)",
-    )
+    poll, follow_for = _bounded(float, 1.0, 3600.0), _bounded(float, 0.0, 86_400.0)
+    logs.add_argument("--poll", type=poll, default=5.0, help="seconds between polls (5)")
+    logs.add_argument("--follow-for", type=follow_for, default=600.0, help="seconds at most (600)")
 
     serve = commands.add_parser(
         "serve",
         help="run the model locally behind the same API (no AWS account, no Docker)",
-        description="Serve the model on this machine the way the HuggingFace container does, "
-        "behind SageMaker's InvokeEndpoint and the Describe* calls `status`, `wait` and "
-        "`verify` make. Point boto3 at it with AWS_ENDPOINT_URL=http://127.0.0.1:8080 (any "
-        "credentials do). Needs requirements-local.txt.",
+        description="Serve the model behind SageMaker's InvokeEndpoint and the Describe* calls "
+        "status, wait and verify make; point boto3 at it with AWS_ENDPOINT_URL=http://127.0.0.1"
+        ":8080 (any credentials do). Needs requirements-local.txt.",
     )
     serve.set_defaults(handler=command_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (8080)")
-    serve.add_argument(
-        "--model",
-        help=f"Hub id or local directory (default: $HF_MODEL_ID, then {DEFAULT_LOCAL_MODEL})",
-    )
-    serve.add_argument("--task", help="pipeline task (default: $HF_TASK, then feature-extraction)")
-    serve.add_argument("--revision", help="Hub revision (default: $HF_MODEL_REVISION)")
+    serve.add_argument("--model", help=f"Hub id or directory ($HF_MODEL_ID, {DEFAULT_LOCAL_MODEL})")
+    serve.add_argument("--task", help="pipeline task ($HF_TASK, feature-extraction)")
+    serve.add_argument("--revision", help="Hub revision ($HF_MODEL_REVISION)")
     serve.add_argument(
         "--max-concurrency",
         type=int,
         default=4,
         metavar="N",
-        help="InvokeEndpoint calls in progress at once (one running, the rest waiting their "
-        "turn); more get ThrottlingException, as from SageMaker (4)",
+        help="calls in progress at once, one running (4); more get ThrottlingException",
     )
-    serve.add_argument(
-        "--endpoint-name", help="answer only this endpoint name, as SageMaker does (default: any)"
-    )
-    serve.add_argument(
-        "--serverless", action="store_true", help="serverless limits: 4 MB requests and answers"
-    )
+    serve.add_argument("--endpoint-name", help="answer only this endpoint name (default: any)")
+    serve.add_argument("--serverless", action="store_true", help="4 MB limits instead of 6 MB")
     serve.add_argument(
         "--runtime",
         choices=("huggingface", "tei"),
         default="huggingface",
-        help="the container to emulate: huggingface, the SageMaker HuggingFace inference image "
-        "(token vectors unless --sentence-embeddings; the default), or tei, Text Embeddings "
-        "Inference 1.8.2 (one pooled, normalised vector per text, its limits and errors, "
-        "dynamic batching)",
+        help="the SageMaker HuggingFace image (default) or Text Embeddings Inference 1.8.2",
     )
     serve.add_argument(
         "--sentence-embeddings",
         action="store_true",
-        help="serve through container/inference.py, as the endpoint does with "
-        "sentenceEmbeddings on: one pooled vector per text instead of token vectors",
+        help="serve through container/inference.py: one pooled vector per text",
     )
     return parser
 

@@ -1,19 +1,11 @@
 """`EmbeddingClient`: sentence embeddings from the SageMaker endpoint, from any Python code.
-
-    from embeddings import EmbeddingClient
-
-    client = EmbeddingClient()                      # endpoint and region as the CLI finds them
-    vectors = client.embed(["first text", "second text"])   # 384 floats each, unit length
-
-docs/client.md says what it promises: the deadline, retries, batching, pooling, concurrency,
-progress and errors.
+docs/client.md says what it promises: deadline, retries, batching, pooling, concurrency, errors.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,22 +16,16 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from embeddings.batching import OutputModel, plan_batches
-from embeddings.concurrency import AdaptiveLimit
 from embeddings.errors import (
-    AccessDeniedError,
     EmbeddingError,
-    EndpointNotFoundError,
     InvalidInputError,
     ModelInvocationError,
     PayloadTooLargeError,
     UnexpectedResponseError,
-    error_code,
-    error_message,
     from_botocore,
-    is_not_found,
 )
 from embeddings.pooling import Vector, sentence_embeddings
-from embeddings.retrying import RetryPolicy, StoppedError, container_status, is_throttling
+from embeddings.retrying import AdaptiveLimit, RetryPolicy, StoppedError, is_throttling
 from embeddings.settings import resolve
 
 if TYPE_CHECKING:
@@ -58,36 +44,28 @@ MAX_LIMIT_LEARNINGS: Final = 4
 JOIN_SECONDS: Final = 0.1
 """How often the calling thread wakes while workers embed, so that Ctrl-C is heard at once."""
 
-_TEI_BATCH_LIMIT: Final = re.compile(
-    r"batch size [0-9]+ > maximum allowed batch size ([0-9]{1,9})(?![0-9])"
-)
-"""TEI's refusal of more texts than its MAX_CLIENT_BATCH_SIZE (413, or 422 from TEI 1.9)."""
-_TEI_BODY_LIMIT: Final = "Failed to buffer the request body"
-"""TEI's 413 for a body over its payload limit (2,000,000 bytes by default)."""
-
 Progress = Callable[[int, int, float], None]
 """Called as batches come back: texts done, texts in all, seconds since the call began."""
 
 
 def _option_problems(options: dict[str, Any]) -> list[str]:
     """Every problem with the client's options, each naming the option and what is allowed."""
-    problems = []
-    for name, high in (
-        ("max_length", 100_000),
-        ("max_texts_per_request", 100_000),
-        ("concurrency", MAX_CONCURRENCY),
-    ):
-        value = options[name]
-        whole = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= high
-        if not whole and not (name == "max_length" and value is None):
-            problems.append(f"{name}={value!r}: give a whole number from 1 to {high}")
-    for name in ("read_timeout_seconds", "deadline_seconds"):
-        value = options[name]
-        seconds = isinstance(value, int | float) and not isinstance(value, bool)
-        if not (seconds and math.isfinite(value) and value > 0) and not (
-            name == "deadline_seconds" and value is None
-        ):
-            problems.append(f"{name}={value!r}: give a finite number of seconds above 0")
+    wholes = {"max_length": 100_000, "max_texts_per_request": 100_000}
+    problems = [
+        f"{name}={options[name]!r}: give a whole number from 1 to {high}"
+        for name, high in {**wholes, "concurrency": MAX_CONCURRENCY}.items()
+        if not (type(options[name]) is int and 1 <= options[name] <= high)
+        and not (name == "max_length" and options[name] is None)
+    ]
+    seconds = {name: options[name] for name in ("read_timeout_seconds", "deadline_seconds")}
+    if options["retry_policy"] is not None:
+        seconds["retry_policy.deadline_seconds"] = options["retry_policy"].deadline_seconds
+    problems += [
+        f"{name}={value!r}: give a finite number of seconds above 0"
+        for name, value in seconds.items()
+        if not (type(value) in (int, float) and 0 < value < math.inf)
+        and not (name == "deadline_seconds" and value is None)
+    ]
     if options["retry_policy"] is not None and options["deadline_seconds"] is not None:
         problems.append("deadline_seconds and retry_policy both given: the policy has a deadline")
     if not (options["on_progress"] is None or callable(options["on_progress"])):
@@ -150,13 +128,11 @@ class EmbeddingClient:
             raise InvalidInputError("; ".join(problems))
         session = session or boto3.Session()
         self.endpoint_name, self.region = resolve(endpoint_name, region, session)
-        self.max_length = max_length
-        self.max_texts_per_request = max_texts_per_request
+        self.max_length, self.max_texts_per_request = max_length, max_texts_per_request
         self.retry_policy = retry_policy or RetryPolicy(
             deadline_seconds=deadline_seconds or DEFAULT_DEADLINE_SECONDS
         )
-        self.read_timeout_seconds = read_timeout_seconds
-        self.concurrency = concurrency
+        self.read_timeout_seconds, self.concurrency = read_timeout_seconds, concurrency
         self.on_progress = on_progress
         config = Config(
             retries={"mode": "standard", "total_max_attempts": 1},  # RetryPolicy makes the rest
@@ -173,11 +149,9 @@ class EmbeddingClient:
         self.runtime.meta.events.register(
             "before-parameter-build.sagemaker-runtime.InvokeEndpoint", self._set_read_timeout
         )
-        self.in_flight = AdaptiveLimit(concurrency)
-        self.requests_sent = 0
-        self._output = OutputModel()
+        self.in_flight, self.requests_sent = AdaptiveLimit(concurrency), 0
+        self._output, self._lock = OutputModel(), threading.Lock()
         self._dimension: int | None = None
-        self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> list[Vector]:
         """One unit-length sentence embedding per text, in input order."""
@@ -250,11 +224,10 @@ class EmbeddingClient:
             answer = self._invoke(json.dumps(self.payload(batch)).encode(), stop)
         except PayloadTooLargeError as error:
             if len(indices) == 1:
-                raise PayloadTooLargeError(
+                raise _reworded(
+                    error,
                     f"text {indices[0]} ({len(batch[0])} characters) is too large for one "
-                    f"request on its own: {error.service_message}",
-                    code=error.code,
-                    service_message=error.service_message,
+                    f"request on its own",
                 ) from None
             parts = [indices[: len(indices) // 2], indices[len(indices) // 2 :]]
         except ModelInvocationError as error:
@@ -264,10 +237,8 @@ class EmbeddingClient:
             # A limit of 0, one the batch already keeps, or one lowered again and again is no
             # limit to learn: the container is refusing, so say so rather than split forever.
             if not 0 < limit < len(indices) or learnings >= MAX_LIMIT_LEARNINGS:
-                raise ModelInvocationError(
-                    f"the model container refused {len(indices)} texts: {error.service_message}",
-                    code=error.code,
-                    service_message=error.service_message,
+                raise _reworded(
+                    error, f"the model container refused {len(indices)} texts"
                 ) from None
             with self._lock:  # learned for the rest of this client's requests
                 self.max_texts_per_request = min(self.max_texts_per_request, limit)
@@ -319,10 +290,9 @@ class EmbeddingClient:
 
         try:
             raw, content_type = self.retry_policy.call(send, stop)
-        except ClientError as error:
-            raise self._translate(error) from error
-        except BotoCoreError as error:
-            raise from_botocore(error) from error
+        except (ClientError, BotoCoreError) as error:
+            url = self.runtime.meta.endpoint_url
+            raise from_botocore(error, self.endpoint_name, self.region, url) from error
         except (ValueError, RecursionError) as error:  # botocore's parser, on a wild answer
             raise UnexpectedResponseError(
                 f"the endpoint's answer cannot be read: {type(error).__name__}: {str(error)[:200]}"
@@ -336,43 +306,12 @@ class EmbeddingClient:
                 f"({reason[:200]}); it began: {raw[:160]!r}"
             ) from None
 
-    def _translate(self, error: ClientError) -> EmbeddingError:
-        """The service's refusal as the EmbeddingError that says what to do about it."""
-        code, message = error_code(error), error_message(error)
-        known: dict[str, Any] = {"code": code, "service_message": message}
-        status = container_status(error) if code == "ModelError" else None
-        if is_not_found(error):
-            url = self.runtime.meta.endpoint_url
-            return EndpointNotFoundError(self.endpoint_name, self.region, url, message)
-        http_status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if (
-            http_status == 413
-            or (code == "ValidationError" and "oversize" in message)
-            or (status == 413 and _TEI_BODY_LIMIT in message)
-        ):
-            return PayloadTooLargeError(
-                f"the payload is too large for one request: {message}", **known
-            )
-        limit = _TEI_BATCH_LIMIT.search(message)
-        if limit is not None and status in (413, 422):
-            refused = ModelInvocationError(
-                f"the model container takes at most {limit.group(1)} texts per request: {message}",
-                **known,
-            )
-            refused.batch_limit = int(limit.group(1))
-            return refused
-        if code == "ModelError":
-            return ModelInvocationError(
-                f"the model container failed on the request (status {status}): {message}", **known
-            )
-        if code.startswith("AccessDenied") or "not authorized" in message:
-            return AccessDeniedError(
-                f"not allowed to call sagemaker:InvokeEndpoint on {self.endpoint_name!r} in "
-                f"{self.region}: {message} Give the identity named there the stack's "
-                "invoke_policy_json (or EmbeddingEndpoint.grant_invoke).",
-                **known,
-            )
-        return from_botocore(error)
+
+def _reworded(error: EmbeddingError, saying: str) -> EmbeddingError:
+    """The same error (its type, the service's code and words) said of what the caller sent."""
+    return type(error)(
+        f"{saying}: {error.service_message}", code=error.code, service_message=error.service_message
+    )
 
 
 def _in_parallel(

@@ -1,18 +1,27 @@
-"""The endpoint's control-plane facts for `status`, `wait` and `verify`: its status, what it
-runs, and waiting for InService with botocore's own `endpoint_in_service` waiter."""
+"""The endpoint as its owner watches it, for `status`, `wait`, `verify` and `logs`: its status,
+what it runs, waiting for InService (botocore's own `endpoint_in_service` waiter), and its
+CloudWatch log events, once or followed for a bounded time."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError, WaiterError
 
 from container import tei
-from embeddings.errors import EmbeddingError, EndpointNotFoundError, is_not_found
+from embeddings.errors import (
+    EmbeddingError,
+    EndpointNotFoundError,
+    error_code,
+    from_botocore,
+    is_not_found,
+)
 
 if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker.type_defs import (
         ContainerDefinitionOutputTypeDef,
@@ -71,14 +80,14 @@ def wait_in_service(
 ) -> DescribeEndpointOutputTypeDef:
     """Poll every `delay_seconds`, `max_attempts` times, reporting each status change; stop at
     once on Failed (raised with SageMaker's reason) and on an unknown endpoint."""
-    started, last = clock(), [""]
+    started = clock()
+    last: list[Any] = [{}]
 
     def report(parsed: Any, **_: Any) -> None:
         status = parsed.get("EndpointStatus") if isinstance(parsed, dict) else None
-        if status and status != last[0]:
-            last[0] = status
-            if on_status is not None:
-                on_status(status, clock() - started)
+        if status and on_status is not None and status != last[0].get("EndpointStatus"):
+            on_status(status, clock() - started)
+        last[0] = parsed if status else last[0]
 
     event = "after-call.sagemaker.DescribeEndpoint"
     client.meta.events.register(event, report)
@@ -88,20 +97,63 @@ def wait_in_service(
         )
     except WaiterError as error:
         response: Any = error.last_response or {}
-        failure = response.get("Error", {})
+        if "Error" in response:
+            failure = ClientError(response, "DescribeEndpoint")
+            found = is_not_found(failure)
+            raise _not_found(client, name) if found else from_botocore(failure) from None
         if response.get("EndpointStatus") == "Failed":
             reason = response.get("FailureReason", "no reason given")
             raise EndpointFailedError(f"endpoint {name!r} failed: {reason}") from None
-        if failure and is_not_found(ClientError(response, "DescribeEndpoint")):
-            raise _not_found(client, name) from None
-        if failure:
-            raise EmbeddingError(
-                f"waiting for {name!r} failed: {failure.get('Code')}: {failure.get('Message')}"
-            ) from None
         raise EndpointWaitTimeoutError(
             f"endpoint {name!r} is still {response.get('EndpointStatus', 'unknown')} after "
             f"{clock() - started:.0f} s ({max_attempts} checks {delay_seconds} s apart)"
         ) from None
     finally:
         client.meta.events.unregister(event, report)
-    return describe_endpoint(client, name)
+    return cast("DescribeEndpointOutputTypeDef", last[0])
+
+
+OVERLAP_SECONDS = 5
+"""Each poll reaches back this far before the last event seen, for events that arrive late."""
+
+
+def tail(
+    client: CloudWatchLogsClient,
+    endpoint_name: str,
+    *,
+    since: timedelta,
+    emit: Callable[[str], None],
+    follow_seconds: float = 0.0,
+    poll_seconds: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Emit `/aws/sagemaker/Endpoints/<endpoint>`'s events from `since` ago, each once, oldest
+    first; then poll for new ones every `poll_seconds` for `follow_seconds`. Returns how many
+    events were emitted."""
+    group = f"/aws/sagemaker/Endpoints/{endpoint_name}"
+    start, seen = max(datetime.now(UTC) - since, datetime.fromtimestamp(0, UTC)), set()
+    deadline = time.monotonic() + follow_seconds
+    try:
+        while True:
+            latest = start
+            pages = client.get_paginator("filter_log_events").paginate(
+                logGroupName=group, startTime=int(start.timestamp() * 1000)
+            )
+            for event in (event for page in pages for event in page.get("events", [])):
+                when = datetime.fromtimestamp(event.get("timestamp", 0) / 1000, UTC)
+                latest = max(latest, when)
+                if event.get("eventId") not in seen:
+                    seen.add(event.get("eventId"))
+                    stream, message = event.get("logStreamName", ""), event.get("message", "")
+                    emit(f"{when:%Y-%m-%d %H:%M:%S} {stream} {message.rstrip()}")
+            if time.monotonic() + poll_seconds > deadline:
+                return len(seen)
+            sleep(poll_seconds)
+            start = latest - timedelta(seconds=OVERLAP_SECONDS)
+    except ClientError as error:
+        if error_code(error) != "ResourceNotFoundException":
+            raise
+        raise EmbeddingError(
+            f"log group {group} does not exist in {client.meta.region_name} yet; SageMaker "
+            "creates it when the endpoint's first container starts (invoke it once)"
+        ) from None

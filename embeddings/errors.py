@@ -6,9 +6,18 @@ answered carry its error `code` and `service_message` as well.
 
 from __future__ import annotations
 
+import re
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+_TEI_BATCH_LIMIT: Final = re.compile(
+    r"batch size [0-9]+ > maximum allowed batch size ([0-9]{1,9})(?![0-9])"
+)
+"""TEI's refusal of more texts than its MAX_CLIENT_BATCH_SIZE (413, or 422 from TEI 1.9)."""
+_TEI_BODY_LIMIT: Final = "Failed to buffer the request body"
+"""TEI's 413 for a body over its payload limit (2,000,000 bytes by default)."""
 
 
 class EmbeddingError(Exception):
@@ -62,22 +71,17 @@ class EndpointNotFoundError(EmbeddingError):
         self, endpoint_name: str, region: str | None, endpoint_url: str, service_message: str = ""
     ) -> None:
         self.endpoint_name, self.region = endpoint_name, region
-        where = f"endpoint {endpoint_name!r} was not found in region {region or '(unknown)'}"
+        message = f"endpoint {endpoint_name!r} was not found in region {region or '(unknown)'}"
         host = urlsplit(endpoint_url).hostname or ""
         if host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws")):
-            hint = (
-                "check the region (the deployed one is `pulumi stack output region`) and pass "
-                "--region or set DEFAULT_AWS_REGION"
-            )
+            message += "; check the region (the deployed one is `pulumi stack output region`) "
+            message += "and pass --region or set DEFAULT_AWS_REGION"
         else:  # an AWS_ENDPOINT_URL stand-in, such as the local endpoint
-            hint = (
-                f"at {endpoint_url} (the AWS_ENDPOINT_URL in use); a local endpoint (`python -m "
-                "embeddings serve`) answers the name its --endpoint-name gives, or any name "
-                "without one"
+            message += f" at {endpoint_url} (the AWS_ENDPOINT_URL in use); a local endpoint "
+            message += (
+                "(`python -m embeddings serve`) answers any name, or only its --endpoint-name"
             )
-        super().__init__(
-            f"{where}; {hint}", code="ValidationError", service_message=service_message
-        )
+        super().__init__(message, code="ValidationError", service_message=service_message)
 
 
 def error_code(error: ClientError) -> str:
@@ -96,22 +100,56 @@ def describe(error: BaseException) -> str:
 
 
 def is_not_found(error: ClientError) -> bool:
-    """SageMaker's answer for an unknown endpoint (runtime and control plane word it apart)."""
-    message = error_message(error).lower()
-    return error_code(error) in {"ValidationError", "ValidationException"} and (
-        "not found" in message or "could not find" in message
+    """SageMaker's answer for an unknown endpoint, as the runtime and the control plane word it."""
+    return error_code(error) in {"ValidationError", "ValidationException"} and bool(
+        re.search(r"endpoint .* not found|could not find endpoint", error_message(error), re.I)
     )
 
 
-def from_botocore(error: BotoCoreError | ClientError) -> EmbeddingError:
-    """What botocore raised, as the EmbeddingError a person can act on."""
+def container_status(error: ClientError) -> int | None:
+    """The container's own status behind a ModelError (SageMaker answers 424 around it)."""
+    status = str(error.response.get("OriginalStatusCode", ""))
+    return int(status) if status.isascii() and status.isdigit() and len(status) <= 3 else None
+
+
+def from_botocore(
+    error: BotoCoreError | ClientError, endpoint: str = "", region: str | None = None, url: str = ""
+) -> EmbeddingError:
+    """What botocore raised, as the EmbeddingError that says what to do about it; `endpoint`,
+    `region` and `url` name what InvokeEndpoint was calling, when it was."""
     if isinstance(error, NoCredentialsError):
         return ConfigurationError(
             "no AWS credentials found; run `aws configure`, or set AWS_PROFILE or "
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         )
-    if isinstance(error, ClientError):
-        return ServiceError(
-            describe(error), code=error_code(error), service_message=error_message(error)
+    if not isinstance(error, ClientError):
+        return ServiceError(f"the request failed: {describe(error)}")
+    code, message = error_code(error), error_message(error)
+    known: dict[str, Any] = {"code": code, "service_message": message}
+    status = container_status(error) if code == "ModelError" else None
+    if endpoint and is_not_found(error):
+        return EndpointNotFoundError(endpoint, region, url, message)
+    if (
+        error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 413
+        or (code == "ValidationError" and "oversize" in message)
+        or (status == 413 and _TEI_BODY_LIMIT in message)
+    ):
+        return PayloadTooLargeError(f"the payload is too large for one request: {message}", **known)
+    if code == "ModelError":
+        limit = _TEI_BATCH_LIMIT.search(message) if status in (413, 422) else None
+        refused = ModelInvocationError(
+            f"the model container takes at most {limit[1]} texts per request: {message}"
+            if limit
+            else f"the model container failed on the request (status {status}): {message}",
+            **known,
         )
-    return ServiceError(f"the request failed: {describe(error)}")
+        refused.batch_limit = int(limit[1]) if limit else None
+        return refused
+    if endpoint and (code.startswith("AccessDenied") or "not authorized" in message):
+        return AccessDeniedError(
+            f"not allowed to call sagemaker:InvokeEndpoint on {endpoint!r} in {region}: "
+            f"{message} Give the identity named there the stack's invoke_policy_json (or "
+            "EmbeddingEndpoint.grant_invoke).",
+            **known,
+        )
+    return ServiceError(describe(error), **known)

@@ -11,32 +11,29 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Final
+from typing import Any
 
 from embeddings.batching import Layout
 from embeddings.errors import UnexpectedResponseError
 
 Vector = list[float]
 
-_SHAPE_LEVELS: Final = 6
-"""Levels of nesting a shape shows before it says how many more there are."""
-
 
 def describe_shape(value: Any) -> str:
-    """A compact shape such as `[2][1][7][384] of float`, following the first element."""
+    """A compact shape such as `[2][1][7][384] of float`, following the first element (at most
+    six levels shown: an answer may nest far deeper)."""
     dims = []
     while isinstance(value, list):
         dims.append(f"[{len(value)}]")
         if not value:
             break
         value = value[0]
-    if len(dims) > _SHAPE_LEVELS:
-        dims[_SHAPE_LEVELS:] = [f"...({len(dims) - _SHAPE_LEVELS} more levels)"]
+    shape = "".join(dims[:6]) + (f"...({len(dims) - 6} more levels)" if len(dims) > 6 else "")
     if isinstance(value, dict):
         leaf = "object with keys " + ", ".join(sorted(map(str, value)))[:80]
     else:
         leaf = type(value).__name__
-    return "".join(dims) + f" of {leaf}" if dims else leaf
+    return f"{shape} of {leaf}" if dims else leaf
 
 
 def _unexpected(body: Any, expected: str) -> UnexpectedResponseError:
@@ -51,11 +48,7 @@ def _unexpected(body: Any, expected: str) -> UnexpectedResponseError:
 
 
 def _is_vector(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)
-    )
+    return isinstance(value, list) and bool(value) and all(type(x) in (int, float) for x in value)
 
 
 def _is_matrix(value: Any) -> bool:

@@ -1,13 +1,18 @@
-"""Retrying through cold starts, throttling and dropped connections, all within one deadline.
+"""Riding out cold starts, throttling and dropped connections: retries within one deadline,
+and fewer requests in flight while the endpoint throttles.
 
-botocore's own retries are off (each of its attempts would wait a full read timeout on top of any
-deadline). tenacity runs the attempts instead, with capped exponential backoff and full jitter; a
-pause longer than the time left is cut to leave one last attempt, and each attempt is told how
-much of the deadline is left, which the client makes its read timeout. So a request ends within
-`deadline_seconds`, every attempt, answer body and pause included, plus at most the time its last
-attempt spent connecting (botocore's connect timeout cannot change per attempt). A server that
-trickles its answer a byte at a time can still stretch a read: a read timeout counts the time
-between bytes.
+botocore's own retries are off: each of its attempts would wait a full read timeout on top of any
+deadline. tenacity makes the attempts, with capped exponential backoff and full jitter, a pause
+that would pass the deadline cut to leave one last attempt; each attempt is told what is left of
+the deadline, which the client makes its read timeout (docs/client.md says what that bounds).
+
+A serverless endpoint serves up to its MaxConcurrency requests at once and throttles the rest, as
+does an account's quota. `AdaptiveLimit` starts at the client's concurrency; a throttling answer
+halves it (never below 1), and each run of as many successes as the limit raises it by one
+(additive increase, multiplicative decrease, as TCP does). A slot is held for one attempt, so a
+throttled request waits for a place again before it retries. Throttling answers to requests sent
+before the last halving count once: they were sent under the older limit, and halving for each
+would drive the limit to 1.
 """
 
 from __future__ import annotations
@@ -15,21 +20,16 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
 import tenacity
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-    ResponseStreamingError,
-)
+from botocore import exceptions as botocore_errors
+from botocore.exceptions import ClientError
 
-from embeddings.errors import EndpointUnavailableError, describe, error_code
+from embeddings.errors import EndpointUnavailableError, container_status, describe, error_code
 
 T = TypeVar("T")
 
@@ -38,32 +38,20 @@ MIN_ATTEMPT_SECONDS: Final = 0.5
 THROTTLING_CODES: Final = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 )
-RETRYABLE_CODES: Final = THROTTLING_CODES | {
-    "ModelNotReadyException",  # a serverless cold start
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "InternalFailure",
-    "InternalServerError",
-    "InternalServerException",
-}
-RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
-TRANSIENT_EXCEPTIONS: Final = (
-    ReadTimeoutError,
-    ConnectTimeoutError,
-    ConnectionClosedError,
-    EndpointConnectionError,
-    ResponseStreamingError,  # the connection dropped while the answer's body came
+RETRYABLE_CODES: Final = (
+    THROTTLING_CODES
+    | {"ModelNotReadyException", "ServiceUnavailable", "ServiceUnavailableException"}
+    | {"InternalFailure", "InternalServerError", "InternalServerException"}
 )
+"""Throttling, a serverless cold start (ModelNotReadyException), the service's own faults."""
+RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
+TRANSIENT_EXCEPTIONS: Final = (botocore_errors.ConnectionError, botocore_errors.HTTPClientError)
+"""Connecting failed or timed out, a read timed out, the connection dropped (also while the
+answer's body came): the classes botocore's own standard retry mode retries."""
 
 
 class StoppedError(Exception):
     """Internal: the work this request belongs to has failed or was interrupted."""
-
-
-def container_status(error: ClientError) -> int | None:
-    """The container's own status behind a ModelError (SageMaker answers 424 around it)."""
-    status = str(error.response.get("OriginalStatusCode", ""))
-    return int(status) if status.isascii() and status.isdigit() and len(status) <= 3 else None
 
 
 def _http_status(error: ClientError) -> object:
@@ -148,3 +136,41 @@ class RetryPolicy:
                 f" attempts in {self.clock() - started:.0f} s (deadline "
                 f"{self.deadline_seconds:.0f} s); last error: {describe(error) if error else '-'}"
             ) from error
+
+
+class AdaptiveLimit:
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = self.limit = ceiling
+        self.in_flight = self._successes = self._generation = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def slot(self) -> Iterator[int]:
+        """Wait until fewer than `limit` requests are in flight and hold a place; gives the
+        limit's generation, for `throttled`."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.in_flight < self.limit)
+            self.in_flight += 1
+            generation = self._generation
+        try:
+            yield generation
+        finally:
+            with self._changed:
+                self.in_flight -= 1
+                self._changed.notify_all()
+
+    def throttled(self, generation: int) -> None:
+        """A request sent in `generation` was throttled: halve the limit, once per generation."""
+        with self._changed:
+            if generation == self._generation:
+                self.limit = max(1, self.limit // 2)
+                self._generation += 1
+            self._successes = 0
+
+    def succeeded(self) -> None:
+        with self._changed:
+            self._successes += 1
+            if self._successes >= self.limit and self.limit < self.ceiling:
+                self.limit += 1
+                self._successes = 0
+                self._changed.notify_all()

@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from embeddings.cli import main
-from embeddings.logs import tail
+from embeddings.endpoint import tail
 from tests.embeddings.moto_helpers import deploy, queue_results
 from tests.embeddings.vectors import cosine
 

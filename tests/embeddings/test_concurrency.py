@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from embeddings.concurrency import AdaptiveLimit
+from embeddings.retrying import AdaptiveLimit
 
 
 def test_throttles_from_one_round_halve_the_limit_once() -> None:

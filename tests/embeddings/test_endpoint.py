@@ -42,7 +42,7 @@ def describe(stub: Stubber, status: str, reason: str | None = None) -> None:
 
 def test_each_status_change_is_reported_once(sagemaker: tuple[object, Stubber]) -> None:
     client, stub = sagemaker
-    for status in ("Creating", "Creating", "Updating", "InService", "InService"):
+    for status in ("Creating", "Creating", "Updating", "InService"):
         describe(stub, status)
     seen: list[str] = []
 
