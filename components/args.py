@@ -74,7 +74,7 @@ class EmbeddingEndpointArgs(EndpointSettings):
             return not refused.intersection(names)
 
         found: list[Iterable[tuple[str, str]]] = []
-        if reads("mode", "instance_type", "image_tag", "gpu_image_tag", "runtime"):
+        if reads("mode", "instance_type", "image_tag", "runtime"):
             found.append(self._image())
         if reads("mode", "max_concurrency", *_PROVISIONED) and self.is_serverless:
             found.append(self._provisioned())
@@ -103,33 +103,26 @@ class EmbeddingEndpointArgs(EndpointSettings):
     def _image(self) -> Iterator[tuple[str, str]]:
         if not self.is_serverless and not self.instance_type:
             yield "instance_type", "is required with `mode` 'realtime', e.g. 'ml.m5.large'"
-        cpu_tag, runtime = self.cpu_image_tag, self.runtime
-        if (
-            self.runs_on_gpu
-            and images.runtime_of_tag(cpu_tag) == runtime
-            and images.gpu_tag_for(runtime, cpu_tag, self.gpu_image_tag) is None
-        ):
-            yield (
-                "gpu_image_tag",
-                f"is needed: {self.instance_type} has GPUs and `image_tag` "
-                f"{cpu_tag!r} has no known GPU build; give its GPU tag",
-            )
+        tag, runtime, gpu = self.release_tag, self.runtime, self.runs_on_gpu
         if runtime == "tei" and self.instance_type and images.runs_no_tei(self.instance_type):
             yield (
                 "instance_type",
-                f"{self.instance_type} has V100 GPUs, which TEI does not run "
-                "on (it needs CUDA compute capability 7.5 or newer); use a "
-                "g5, g6 or p4d type, or `runtime` 'huggingface'",
+                f"{self.instance_type} has V100 GPUs, which TEI does not run on (it needs CUDA "
+                "compute capability 7.5 or newer); use a g5, g6 or p4d type, or `runtime` "
+                "'huggingface'",
             )
-        for name in ("image_tag", "gpu_image_tag"):  # one runtime's tags are not the other's
-            tag = getattr(self, name)
-            if tag is not None and images.runtime_of_tag(tag) != runtime:
-                example = images.RUNTIMES[runtime].default_cpu_tag
-                yield (
-                    name,
-                    f"{tag!r} is a tag of the other runtime's image; with `runtime` "
-                    f"'{runtime}' give one such as {example}",
-                )
+        if images.runtime_of_tag(tag) != runtime:  # one runtime's tags are not the other's
+            example = images.RUNTIMES[runtime].default_cpu_tag
+            yield (
+                "image_tag",
+                f"{tag!r} is a tag of the other runtime's image; with `runtime` '{runtime}' give "
+                f"one such as {example}",
+            )
+        elif images.is_gpu_tag(tag) and not gpu and (self.is_serverless or self.instance_type):
+            where = "a serverless endpoint" if self.is_serverless else self.instance_type
+            yield "image_tag", f"is a GPU tag, but {where} has no GPUs; give the release's CPU tag"
+        elif gpu and not images.is_gpu_tag(tag) and not images.gpu_tag_for(runtime, tag):
+            yield "image_tag", f"{tag!r} has no known GPU build; give the release's GPU tag"
 
     def _provisioned(self) -> Iterator[tuple[str, str]]:
         for name in ("provisioned_concurrency", "provisioned_concurrency_max"):
@@ -174,7 +167,7 @@ class EmbeddingEndpointArgs(EndpointSettings):
                     f"{key}={value!r} would stop TEI's router from starting; "
                     "give a whole number, 1 or more",
                 )
-        version = re.search(r"-tei([0-9]+)\.([0-9]+)\.([0-9]+)-", self.cpu_image_tag)
+        version = re.search(r"-tei([0-9]+)\.([0-9]+)\.([0-9]+)-", self.release_tag)
         if (
             tei_runtime
             and self.hf_api_token is not None
@@ -184,7 +177,7 @@ class EmbeddingEndpointArgs(EndpointSettings):
             yield (
                 "hf_api_token",
                 f"cannot reach TEI {'.'.join(version.groups())} (`image_tag` "
-                f"{self.cpu_image_tag!r}): its router reads the token only "
+                f"{self.release_tag!r}): its router reads the token only "
                 "from 1.7.0 on; use a newer `image_tag`",
             )
 
@@ -232,17 +225,11 @@ class EmbeddingEndpointArgs(EndpointSettings):
                     yield name, rule.why
 
 
-_PROVISIONED: Final = (
-    "provisioned_concurrency",
-    "provisioned_concurrency_min",
-    "provisioned_concurrency_max",
-)
+_PROVISIONED: Final = ("provisioned_concurrency", "provisioned_concurrency_min",
+                       "provisioned_concurrency_max")  # fmt: skip
 _INSTANCES: Final = ("instance_count", "autoscaling_min_capacity", "autoscaling_max_capacity")
-_SCALING: Final = (
-    "autoscaling_target_invocations",
-    "autoscaling_scale_in_cooldown",
-    "autoscaling_scale_out_cooldown",
-)
+_SCALING: Final = ("autoscaling_target_invocations", "autoscaling_scale_in_cooldown",
+                   "autoscaling_scale_out_cooldown")  # fmt: skip
 
 
 class _NoEffect(NamedTuple):
@@ -253,10 +240,10 @@ class _NoEffect(NamedTuple):
 
 
 _NO_EFFECT: Final = (
-    _NoEffect((*_PROVISIONED, "memory_size_in_mb", "max_concurrency",
+    _NoEffect((*_PROVISIONED, "memory_size_in_mb", "max_concurrency", "alarm_model_setup_seconds",
                "provisioned_concurrency_target_percent"), ("mode",), lambda s: s.is_serverless,
               "applies only to `mode` 'serverless'; remove it or set `mode` to 'serverless'"),
-    _NoEffect((*_INSTANCES, *_SCALING, "instance_type", "gpu_image_tag"), ("mode",),
+    _NoEffect((*_INSTANCES, *_SCALING, "instance_type"), ("mode",),
               lambda s: not s.is_serverless,
               "applies only to `mode` 'realtime'; remove it or set `mode` to 'realtime'"),
     _NoEffect(("provisioned_concurrency_target_percent",), ("provisioned_concurrency_max",),
@@ -265,11 +252,6 @@ _NO_EFFECT: Final = (
     _NoEffect(_SCALING, ("autoscaling_max_capacity",),
               lambda s: s.autoscaling_max_capacity is not None,
               "has no effect without `autoscaling_max_capacity`: nothing scales; remove it"),
-    _NoEffect(("gpu_image_tag",), ("instance_type",), lambda s: s.runs_on_gpu,
-              "has no effect on an instance without GPUs; remove it"),
-    _NoEffect(("image_tag",), ("mode", "instance_type", "gpu_image_tag"),
-              lambda s: not (s.runs_on_gpu and s.gpu_image_tag),
-              "has no effect: the GPU instance runs `gpu_image_tag`; remove one of them"),
     _NoEffect(("task",), ("sentence_embeddings",), lambda s: not s.sentence_embeddings,
               "has no effect with `sentence_embeddings` on: its handler always pools; remove it"),
     _NoEffect(("task", "sentence_embeddings"), ("runtime",), lambda s: s.runtime != "tei",
@@ -284,8 +266,6 @@ _NO_EFFECT: Final = (
               "remove it"),
     _NoEffect(("alarm_topic_arn", "alarm_model_latency_ms", "alarm_model_setup_seconds"),
               ("alarms",), lambda s: s.alarms, "has no effect while `alarms` is off; remove it"),
-    _NoEffect(("alarm_model_setup_seconds",), ("mode",), lambda s: s.is_serverless,
-              "has no effect with `mode` 'realtime': instances have no cold starts; remove it"),
 )  # fmt: skip
 COMPONENT_NAME_MAX: Final = 63 - len("-1a2b3c4") - len("-endpoint")
 """Pulumi auto-names the model, configuration and endpoint `<component>-<child>-<7 hex>`, and

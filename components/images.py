@@ -62,7 +62,6 @@ def _tags(runtime: str, device: str) -> str:
 HUGGINGFACE_TAG: Final = _tags("transformers", "cpu|gpu")
 TEI_TAG: Final = _tags("tei", "cpu|gpu")
 ANY_TAG: Final = f"{HUGGINGFACE_TAG}|{TEI_TAG}"
-GPU_TAG: Final = f"{_tags('transformers', 'gpu')}|{_tags('tei', 'gpu')}"
 EXAMPLE_CPU_TAG: Final = "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
 
 
@@ -112,9 +111,13 @@ def why_unsupported(instance_type: str) -> str | None:
     return next((why for rule, why in _UNSUPPORTED if rule.fullmatch(family)), None)
 
 
-def gpu_tag_for(runtime: Runtime, cpu_tag: str, explicit_gpu_tag: str | None) -> str | None:
-    """The GPU tag to run: the explicit one, else the known pair of the CPU tag, else None."""
-    return explicit_gpu_tag or RUNTIMES[runtime].gpu_tag_for_cpu_tag.get(cpu_tag)
+def gpu_tag_for(runtime: Runtime, cpu_tag: str) -> str | None:
+    """The known GPU build of a CPU release, or None."""
+    return RUNTIMES[runtime].gpu_tag_for_cpu_tag.get(cpu_tag)
+
+
+def is_gpu_tag(tag: str) -> bool:
+    return "-gpu-" in tag
 
 
 def runtime_of_tag(tag: str) -> Runtime | None:

@@ -89,23 +89,15 @@ def alarms(
     """5XX errors, model latency and, on serverless, slow cold starts (ModelSetupTime)."""
     actions = [args.alarm_topic_arn] if args.alarm_topic_arn else None
     latency, setup = args.alarm_model_latency_ms, args.alarm_model_setup_seconds
+    # (suffix, metric, statistic, threshold, why): a cold-start alarm only where there are any.
     specs = [
         ("alarm-5xx", "Invocation5XXErrors", "Sum", 0.0,
          "the endpoint answered with server errors (5XX)"),
         ("alarm-latency", "ModelLatency", "Average", float(latency * _MICROSECONDS["ms"]),
          f"the model took over {latency} ms per request on average"),
-    ]  # fmt: skip
-    if args.is_serverless:
-        cold_start = float(setup * _MICROSECONDS["s"])
-        specs.append(
-            (
-                "alarm-cold-start",
-                "ModelSetupTime",
-                "Maximum",
-                cold_start,
-                f"a cold start took over {setup} s",
-            )
-        )
+        ("alarm-cold-start", "ModelSetupTime", "Maximum", float(setup * _MICROSECONDS["s"]),
+         f"a cold start took over {setup} s"),
+    ][: 3 if args.is_serverless else 2]  # fmt: skip
     return [
         aws.cloudwatch.MetricAlarm(
             f"{component}-{suffix}",

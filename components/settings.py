@@ -29,10 +29,6 @@ from components import aws_limits, images
 _HUB_PART: Final = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"  # the Hub's own limits
 _ARN: Final = r"arn:aws[a-z-]*"
 _IAM_NAME: Final = r"[A-Za-z0-9_+=,.@-]"  # IAM's policyPathType and policyNameType letters
-_GPU_TAG_GIVEN: Final = (
-    "is a GPU tag; give the CPU tag, as serverless endpoints have no GPUs (GPU instances run its "
-    "GPU build, or `gpu_image_tag`)"
-)
 # Variables the component sets itself, and the setting that sets them.
 # (MODEL_ID and REVISION are TEI's own names; a token belongs in the secret setting, never in
 # plain text in the state.)
@@ -150,12 +146,9 @@ class EndpointSettings(BaseModel):
         "feature-extraction"
     )
     """Lower-case pipeline task the container runs (HF_TASK; huggingface runtime)."""
-    image_tag: Annotated[
-        str | None,
-        StringConstraints(pattern=f"^(?:{images.ANY_TAG})$"),
-        _refuse(lambda tag: _GPU_TAG_GIVEN if "-gpu-" in tag else None),
-    ] = None
-    """Full CPU tag of the runtime's image, looked up per region; unset for the tested release
+    image_tag: Annotated[str | None, StringConstraints(pattern=f"^(?:{images.ANY_TAG})$")] = None
+    """Full tag of the runtime's image, looked up per region: a CPU tag (a GPU instance runs
+    its GPU build where one is known), or a GPU instance's GPU tag; unset for the tested release
     (huggingface-pytorch-inference 1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04, tei-cpu
     2.0.1-tei1.8.2-cpu-py310-ubuntu22.04)."""
     hf_api_token: Annotated[str | pulumi.Output[str] | None, PlainValidator(_token)] = None
@@ -203,12 +196,6 @@ class EndpointSettings(BaseModel):
     image)."""
     instance_count: Annotated[int, aws_limits.interval("sagemaker", "InitialTaskCount")] = 1
     """Realtime, instances when the endpoint is created: 1 or more (quotas are per account)."""
-    gpu_image_tag: Annotated[str | None, StringConstraints(pattern=f"^(?:{images.GPU_TAG})$")] = (
-        None
-    )
-    """Realtime GPU instances: the GPU image tag (such as
-    1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04) when `image_tag` has no known GPU
-    build (the runtime's default and the registered TEI releases have one)."""
     autoscaling_min_capacity: _Instances = None
     """Realtime, the fewest instances (1 when only a maximum is set)."""
     autoscaling_max_capacity: _Instances = None
@@ -307,17 +294,17 @@ class EndpointSettings(BaseModel):
         return self.instance_type is not None and images.is_gpu_instance(self.instance_type)
 
     @property
-    def cpu_image_tag(self) -> str:
-        """The CPU tag: the one given, else the runtime's default."""
+    def release_tag(self) -> str:
+        """The tag given, else the runtime's default CPU tag."""
         return self.image_tag or images.RUNTIMES[self.runtime].default_cpu_tag
 
     @property
     def effective_image_tag(self) -> str:
-        """The tag the model runs: the GPU build on a GPU instance."""
-        if self.runs_on_gpu:
-            gpu_tag = images.gpu_tag_for(self.runtime, self.cpu_image_tag, self.gpu_image_tag)
-            return gpu_tag or self.cpu_image_tag
-        return self.cpu_image_tag
+        """The tag the model runs: a CPU release's GPU build on a GPU instance."""
+        tag = self.release_tag
+        if self.runs_on_gpu and not images.is_gpu_tag(tag):
+            return images.gpu_tag_for(self.runtime, tag) or tag
+        return tag
 
     @property
     def image_repository(self) -> str:

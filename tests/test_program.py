@@ -402,6 +402,6 @@ def test_bad_config_lists_every_problem_by_key_and_registers_nothing(
     message = str(raised.value)
     assert "memorySizeInMb: 'lots' is not a whole number" in message
     assert "maxConcurrency: 500 is refused: Input should be less than or equal to 200" in message
-    assert "serverless endpoints have no GPUs" in message
+    assert "is a GPU tag, but a serverless endpoint has no GPUs" in message
     assert harness.monitor.registrations == []
     assert harness.mocks.invocations == []

@@ -119,8 +119,8 @@ def test_a_list_of_policies_is_kept_as_a_tuple() -> None:
         ({"model_id": "org/model--name"}, "model_id: 'org/model--name' may not contain '--' or '..'"),
         ({"model_revision": "main branch"}, "model_revision: 'main branch' is not allowed. Hub branch, tag or commit"),
         ({"task": "Feature Extraction"}, "task: 'Feature Extraction' is not allowed. Lower-case pipeline task"),
-        ({"image_tag": "latest"}, "image_tag: 'latest' is not allowed. Full CPU tag of the runtime's image"),
-        ({"image_tag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"}, "is a GPU tag; give the CPU tag, as serverless endpoints have no GPUs"),
+        ({"image_tag": "latest"}, "image_tag: 'latest' is not allowed. Full tag of the runtime's image"),
+        ({"image_tag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"}, "image_tag: is a GPU tag, but a serverless endpoint has no GPUs; give the release's CPU tag"),
         ({"iam_propagation_delay": "15"}, "iam_propagation_delay: '15' is not a Go duration; use a number and unit such as '15s'"),
         ({"iam_propagation_delay": "15 seconds"}, "is not a Go duration"),
         ({"iam_propagation_delay": "-5s"}, "is not a Go duration"),
@@ -280,12 +280,12 @@ def test_settings_are_frozen() -> None:
     [
         ({"alarms": False, "alarm_topic_arn": TOPIC}, "alarm_topic_arn: has no effect while `alarms` is off; remove it"),
         ({"alarms": False, "alarm_model_latency_ms": 250}, "alarm_model_latency_ms: has no effect while `alarms` is off"),
-        ({**REALTIME, "alarm_model_setup_seconds": 60}, "alarm_model_setup_seconds: has no effect with `mode` 'realtime'"),
+        ({**REALTIME, "alarm_model_setup_seconds": 60}, "alarm_model_setup_seconds: applies only to `mode` 'serverless'"),
         ({**REALTIME, "autoscaling_target_invocations": 500}, "autoscaling_target_invocations: has no effect without `autoscaling_max_capacity`"),
         ({**REALTIME, "autoscaling_scale_in_cooldown": 10}, "autoscaling_scale_in_cooldown: has no effect without `autoscaling_max_capacity`"),
         ({**REALTIME, "autoscaling_scale_out_cooldown": 10}, "autoscaling_scale_out_cooldown: has no effect"),
         ({"provisioned_concurrency_target_percent": 50}, "provisioned_concurrency_target_percent: has no effect without `provisioned_concurrency_max`"),
-        ({**REALTIME, "gpu_image_tag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"}, "gpu_image_tag: has no effect on an instance without GPUs"),
+        ({**REALTIME, "image_tag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"}, "image_tag: is a GPU tag, but ml.m5.large has no GPUs"),
         ({"role_arn": ROLE, "iam_propagation_delay": "30s"}, "iam_propagation_delay: has no effect with `role_arn`"),
         ({"sentence_embeddings": True, "task": "sentence-similarity"}, "task: has no effect with `sentence_embeddings` on"),
         ({"endpoint_name": None, "log_retention_days": 90}, "log_retention_days: has no effect without `endpoint_name`"),
@@ -322,8 +322,7 @@ def test_settings_at_their_defaults_are_never_called_unused() -> None:
         ({"mode": "realtime", "instance_type": "ml.m5.huge"}, ["instance_type: 'ml.m5.huge' is not a SageMaker endpoint instance type; did you mean ml.m5.large?"]),
         ({"mode": "realtime", "instance_type": "ml.inf2.xlarge"}, ["instance_type: 'ml.inf2.xlarge' cannot run these images: AWS Neuron accelerators need a Neuron image; use an x86 CPU or NVIDIA GPU type"]),
         ({"mode": "realtime", "instance_type": "ml.c7g.large"}, ["instance_type: 'ml.c7g.large' cannot run these images: Graviton (Arm) CPUs need an Arm image; use an x86 CPU or NVIDIA GPU type"]),
-        ({"mode": "realtime", "instance_type": "ml.g5.xlarge", "image_tag": "2.3.0-transformers4.48.0-cpu-py311-ubuntu22.04"}, ["gpu_image_tag: is needed: ml.g5.xlarge has GPUs and `image_tag` '2.3.0-transformers4.48.0-cpu-py311-ubuntu22.04' has no known GPU build; give its GPU tag"]),
-        ({"mode": "realtime", "instance_type": "ml.g5.xlarge", "gpu_image_tag": "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"}, ["gpu_image_tag: '1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04' is not allowed. Realtime GPU instances: the GPU image tag (such as 1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04) when `image_tag` has no known GPU build (the runtime's default and the registered TEI releases have one)."]),
+        ({"mode": "realtime", "instance_type": "ml.g5.xlarge", "image_tag": "2.3.0-transformers4.48.0-cpu-py311-ubuntu22.04"}, ["image_tag: '2.3.0-transformers4.48.0-cpu-py311-ubuntu22.04' has no known GPU build; give the release's GPU tag"]),
     ],
 )  # fmt: skip
 def test_capacity_rules(settings: dict[str, Any], expected: list[str]) -> None:
@@ -448,10 +447,16 @@ def test_any_mapping_or_sequence_will_do() -> None:
     assert args.managed_policy_arns == ("arn:aws:iam::aws:policy/A",)
 
 
-def test_an_image_tag_the_gpu_tag_overrides_is_an_error() -> None:
-    assert problems(
-        mode="realtime",
-        instance_type="ml.g5.xlarge",
-        image_tag="2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04",
-        gpu_image_tag="1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04",
-    ) == ["image_tag: has no effect: the GPU instance runs `gpu_image_tag`; remove one of them"]
+def test_a_gpu_instance_runs_the_gpu_build_of_a_release_or_the_gpu_tag_given() -> None:
+    gpu = {"mode": "realtime", "instance_type": "ml.g5.xlarge"}
+    newer_gpu_tag = "2.3.0-transformers4.48.0-gpu-py311-cu121-ubuntu22.04"
+
+    assert EmbeddingEndpointArgs(**gpu).effective_image_tag == (
+        "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04"
+    )
+    assert (
+        EmbeddingEndpointArgs(**gpu, image_tag=newer_gpu_tag).effective_image_tag == newer_gpu_tag
+    )
+    assert EmbeddingEndpointArgs(**REALTIME).effective_image_tag == (
+        "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
+    )

@@ -144,7 +144,7 @@ def test_an_existing_role_gets_no_policy_and_the_model_the_tei_image(
         (
             {"imageTag": GPU_TAG},
             ["imageTag"],
-            "is a GPU tag; give the CPU tag, as serverless endpoints have no GPUs",
+            "is a GPU tag, but a serverless endpoint has no GPUs",
         ),
         (
             {"mode": "realtime", "instanceType": "ml.p3.2xlarge"},
@@ -155,9 +155,9 @@ def test_an_existing_role_gets_no_policy_and_the_model_the_tei_image(
             {
                 "mode": "realtime",
                 "instanceType": "ml.g5.xlarge",
-                "gpuImageTag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04",
+                "imageTag": "1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04",
             },
-            ["gpuImageTag"],
+            ["imageTag"],
             "is a tag of the other runtime's image",
         ),
         (
@@ -272,10 +272,9 @@ def test_a_token_needs_a_tei_release_that_reads_it() -> None:
     assert EmbeddingEndpointArgs(runtime="tei", image_tag=old).image_tag == old
 
 
-def test_a_gpu_tag_as_image_tag_asks_for_the_cpu_tag_on_gpu_instances_too() -> None:
-    with pytest.raises(InvalidSettingsError) as raised:
-        EmbeddingEndpointArgs(
-            runtime="tei", mode="realtime", instance_type="ml.g5.xlarge", image_tag=GPU_TAG
-        )
+def test_a_gpu_instance_runs_the_gpu_tag_given() -> None:
+    args = EmbeddingEndpointArgs(
+        runtime="tei", mode="realtime", instance_type="ml.g5.xlarge", image_tag=GPU_TAG
+    )
 
-    assert f"image_tag: {GPU_TAG!r} is a GPU tag; give the CPU tag" in str(raised.value)
+    assert (args.effective_image_tag, args.image_repository) == (GPU_TAG, "tei")
