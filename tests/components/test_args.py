@@ -448,7 +448,7 @@ def test_any_mapping_or_sequence_will_do() -> None:
 
 
 def test_a_gpu_instance_runs_the_gpu_build_of_a_release_or_the_gpu_tag_given() -> None:
-    gpu = {"mode": "realtime", "instance_type": "ml.g5.xlarge"}
+    gpu: dict[str, Any] = {"mode": "realtime", "instance_type": "ml.g5.xlarge"}
     newer_gpu_tag = "2.3.0-transformers4.48.0-gpu-py311-cu121-ubuntu22.04"
 
     assert EmbeddingEndpointArgs(**gpu).effective_image_tag == (
