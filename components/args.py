@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Final, NamedTuple, Self
+from typing import Any, Final, Self
 
 from pydantic import ModelWrapValidatorHandler, ValidationError, ValidationInfo, model_validator
 
@@ -104,7 +104,8 @@ class EmbeddingEndpointArgs(EndpointSettings):
         if not self.is_serverless and not self.instance_type:
             yield "instance_type", "is required with `mode` 'realtime', e.g. 'ml.m5.large'"
         tag, runtime, gpu = self.release_tag, self.runtime, self.runs_on_gpu
-        if runtime == "tei" and self.instance_type and images.runs_no_tei(self.instance_type):
+        family = images.instance_family(self.instance_type) if self.instance_type else None
+        if runtime == "tei" and family in images.NO_TEI_FAMILIES:
             yield (
                 "instance_type",
                 f"{self.instance_type} has V100 GPUs, which TEI does not run on (it needs CUDA "
@@ -216,13 +217,13 @@ class EmbeddingEndpointArgs(EndpointSettings):
         than a setting silently ignored: the first reason that applies, unless a setting that
         decides it was refused."""
         said: set[str] = set()
-        for rule in _NO_EFFECT:
-            if refused.intersection(rule.decided_by) or rule.has_effect(self):
+        for names, decided_by, has_effect, why in _NO_EFFECT:
+            if refused.intersection(decided_by) or has_effect(self):
                 continue
-            for name in rule.settings:
+            for name in names:
                 if name not in refused | said and self.changed(name):
                     said.add(name)
-                    yield name, rule.why
+                    yield name, why
 
 
 _PROVISIONED: Final = ("provisioned_concurrency", "provisioned_concurrency_min",
@@ -232,39 +233,36 @@ _SCALING: Final = ("autoscaling_target_invocations", "autoscaling_scale_in_coold
                    "autoscaling_scale_out_cooldown")  # fmt: skip
 
 
-class _NoEffect(NamedTuple):
-    settings: tuple[str, ...]
-    decided_by: tuple[str, ...]
-    has_effect: Callable[[EmbeddingEndpointArgs], bool]
-    why: str
+_NoEffect = tuple[tuple[str, ...], tuple[str, ...], Callable[[EmbeddingEndpointArgs], bool], str]
+"""Settings, the settings that decide whether they have an effect, that test, and why not."""
 
 
-_NO_EFFECT: Final = (
-    _NoEffect((*_PROVISIONED, "memory_size_in_mb", "max_concurrency", "alarm_model_setup_seconds",
+_NO_EFFECT: Final[tuple[_NoEffect, ...]] = (
+    ((*_PROVISIONED, "memory_size_in_mb", "max_concurrency", "alarm_model_setup_seconds",
                "provisioned_concurrency_target_percent"), ("mode",), lambda s: s.is_serverless,
               "applies only to `mode` 'serverless'; remove it or set `mode` to 'serverless'"),
-    _NoEffect((*_INSTANCES, *_SCALING, "instance_type"), ("mode",),
+    ((*_INSTANCES, *_SCALING, "instance_type"), ("mode",),
               lambda s: not s.is_serverless,
               "applies only to `mode` 'realtime'; remove it or set `mode` to 'realtime'"),
-    _NoEffect(("provisioned_concurrency_target_percent",), ("provisioned_concurrency_max",),
+    (("provisioned_concurrency_target_percent",), ("provisioned_concurrency_max",),
               lambda s: s.provisioned_concurrency_max is not None,
               "has no effect without `provisioned_concurrency_max`: nothing scales; remove it"),
-    _NoEffect(_SCALING, ("autoscaling_max_capacity",),
+    (_SCALING, ("autoscaling_max_capacity",),
               lambda s: s.autoscaling_max_capacity is not None,
               "has no effect without `autoscaling_max_capacity`: nothing scales; remove it"),
-    _NoEffect(("task",), ("sentence_embeddings",), lambda s: not s.sentence_embeddings,
+    (("task",), ("sentence_embeddings",), lambda s: not s.sentence_embeddings,
               "has no effect with `sentence_embeddings` on: its handler always pools; remove it"),
-    _NoEffect(("task", "sentence_embeddings"), ("runtime",), lambda s: s.runtime != "tei",
+    (("task", "sentence_embeddings"), ("runtime",), lambda s: s.runtime != "tei",
               "has no effect with `runtime` 'tei': TEI always serves pooled, normalised "
               "sentence embeddings and has no task; remove it"),
-    _NoEffect(("iam_propagation_delay",), ("role_arn", "sentence_embeddings"),
+    (("iam_propagation_delay",), ("role_arn", "sentence_embeddings"),
               lambda s: s.creates_role or s.sentence_embeddings,
               "has no effect with `role_arn`: the component makes no role or policy to wait "
               "for; remove it"),
-    _NoEffect(("log_retention_days",), ("endpoint_name",), lambda s: s.endpoint_name is not None,
+    (("log_retention_days",), ("endpoint_name",), lambda s: s.endpoint_name is not None,
               "has no effect without `endpoint_name`: only a named endpoint gets a log group; "
               "remove it"),
-    _NoEffect(("alarm_topic_arn", "alarm_model_latency_ms", "alarm_model_setup_seconds"),
+    (("alarm_topic_arn", "alarm_model_latency_ms", "alarm_model_setup_seconds"),
               ("alarms",), lambda s: s.alarms, "has no effect while `alarms` is off; remove it"),
 )  # fmt: skip
 COMPONENT_NAME_MAX: Final = 63 - len("-1a2b3c4") - len("-endpoint")

@@ -1,9 +1,6 @@
-"""What AWS accepts for a setting, read from botocore's service models wherever they state it.
-
-botocore ships the models boto3 checks requests against: name patterns and lengths, ranges,
-the instance-type enum, the partitions. The few numbers no model states are written here with
-their source.
-"""
+"""What AWS accepts for a setting, read from the service models botocore ships (patterns,
+lengths, ranges, the instance-type enum, partitions); the few numbers no model states are
+written here with their source."""
 
 from __future__ import annotations
 
@@ -31,14 +28,13 @@ MAX_IAM_PROPAGATION_SECONDS: Final = 600
 
 
 @functools.cache
-def _load(name: str, kind: str = "service-2") -> Any:
-    loader = botocore.loaders.create_loader()
-    return loader.load_data(name) if kind == "data" else loader.load_service_model(name, kind)
+def _model(service: str) -> Any:
+    return botocore.loaders.create_loader().load_service_model(service, "service-2")
 
 
 def shape(service: str, name: str) -> dict[str, Any]:
     """A shape of `service`'s model: `min`, `max`, `pattern`, `enum`, `documentation`..."""
-    found: dict[str, Any] = _load(service)["shapes"][name]
+    found: dict[str, Any] = _model(service)["shapes"][name]
     return found
 
 
@@ -74,16 +70,9 @@ def instance_types() -> frozenset[str]:
     return frozenset(shape("sagemaker", "ProductionVariantInstanceType")["enum"])
 
 
-def partition_of(region: str) -> str | None:
-    """`aws`, `aws-cn`, `aws-us-gov`...: botocore's partition table, by name or by pattern."""
-    partitions = _load("partitions", "data")["partitions"]
-    for partition in partitions:
-        if region in partition["regions"]:
-            return str(partition["id"])
-    for partition in partitions:
-        if re.fullmatch(partition["regionRegex"], region, flags=re.ASCII):
-            return str(partition["id"])
-    return None
+def partition_of(region: str) -> str:
+    """`aws`, `aws-cn`, `aws-us-gov`...: botocore's partition of a region (known to have images)."""
+    return str(botocore.session.get_session().get_partition_for_region(region))
 
 
 def provider_region() -> str | None:

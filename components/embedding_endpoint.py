@@ -204,7 +204,8 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         self.invoke_policy_json = self.endpoint_arn.apply(
             lambda arn: policies.to_json(policies.invoke_endpoint_policy(arn))
         )
-        self.register_outputs({key: getattr(self, key) for key in _OUTPUTS})
+        outputs = EmbeddingEndpoint.__annotations__  # the attributes the class declares
+        self.register_outputs({key: getattr(self, key) for key in outputs})
 
     def grant_invoke(self, role: aws.iam.Role, *, name: str | None = None) -> aws.iam.RolePolicy:
         """Let `role` call InvokeEndpoint on this endpoint and nothing else.
@@ -251,12 +252,6 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child(depends_on=[private]),
         )
-
-
-_OUTPUTS: Final = (
-    "endpoint_name", "endpoint_arn", "model_name", "endpoint_config_name", "role_arn",
-    "image_uri", "region", "invoke_policy_json",
-)  # fmt: skip
 
 
 def _has_explicit_provider(opts: pulumi.ResourceOptions | None) -> bool:

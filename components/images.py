@@ -1,8 +1,5 @@
 """Which image an endpoint runs: the runtime's repository, its regions, CPU or GPU tags.
 
-Serverless endpoints and CPU instances run the CPU tag from the settings; a GPU instance runs
-the GPU build of the same release (known pairs are listed; another needs its GPU tag given).
-
 Two runtimes: `huggingface`, the HuggingFace PyTorch inference image (deep-learning-container
 registries), and `tei`, Hugging Face Text Embeddings Inference (`tei-cpu` and `tei`, in
 SageMaker's algorithm registries, another account per region).
@@ -98,8 +95,7 @@ _UNSUPPORTED: Final = (
 
 
 def instance_family(instance_type: str) -> str:
-    """`g5` for `ml.g5.xlarge`."""
-    return instance_type.split(".")[1]
+    return instance_type.split(".")[1]  # g5 for ml.g5.xlarge
 
 
 def is_gpu_instance(instance_type: str) -> bool:
@@ -125,7 +121,6 @@ def runtime_of_tag(tag: str) -> Runtime | None:
     return next((name for name, r in RUNTIMES.items() if re.fullmatch(r.tag_pattern, tag)), None)
 
 
-def runs_no_tei(instance_type: str) -> bool:
-    """V100 instances: TEI's README, "GPUs with CUDA compute capabilities < 7.5 are not
-    supported (V100, ...)"."""
-    return instance_family(instance_type) in {"p3", "p3dn"}
+NO_TEI_FAMILIES: Final = frozenset({"p3", "p3dn"})
+"""V100 instances: TEI's README, "GPUs with CUDA compute capabilities < 7.5 are not supported
+(V100, ...)"."""

@@ -1,8 +1,5 @@
-"""What keeps an endpoint healthy in production: its log group, scaling and alarms.
-
-Each function registers plain AWS resources as children of the component; the component decides
-which apply to its settings.
-"""
+"""What keeps an endpoint healthy in production: its log group, scaling and alarms, each made
+as children of the component, which decides which apply."""
 
 from __future__ import annotations
 

@@ -1,11 +1,8 @@
-"""The settings of an `EmbeddingEndpoint`, each declared once.
-
-A declaration is the setting's type and constraints (from botocore's service models wherever
-they state them, see `aws_limits`), its default and its docstring, which says what is allowed
-and is repeated by error messages, Pulumi.yaml and the README. Its stack-config key is its
-camelCase alias (`memory_size_in_mb` is `memorySizeInMb`). The rules between settings, and how
-every problem is reported at once, are `args.EmbeddingEndpointArgs`.
-"""
+"""The settings of an `EmbeddingEndpoint`, each declared once: its type and constraints (from
+botocore's service models wherever they state them), its default, and its docstring, which says
+what is allowed and is repeated by error messages, Pulumi.yaml and the README. Its stack-config
+key is its camelCase alias (`memory_size_in_mb` is `memorySizeInMb`). The rules between
+settings are `args.EmbeddingEndpointArgs`."""
 
 from __future__ import annotations
 
@@ -29,9 +26,8 @@ from components import aws_limits, images
 _HUB_PART: Final = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"  # the Hub's own limits
 _ARN: Final = r"arn:aws[a-z-]*"
 _IAM_NAME: Final = r"[A-Za-z0-9_+=,.@-]"  # IAM's policyPathType and policyNameType letters
-# Variables the component sets itself, and the setting that sets them.
-# (MODEL_ID and REVISION are TEI's own names; a token belongs in the secret setting, never in
-# plain text in the state.)
+# Variables the component sets itself, by the setting that sets them (MODEL_ID, REVISION: TEI's
+# names); a token belongs in the secret setting, never in plain text in the state.
 SET_BY_COMPONENT: Final = {
     "HF_MODEL_ID": "model_id", "MODEL_ID": "model_id", "HF_TASK": "task",
     "HF_MODEL_REVISION": "model_revision", "REVISION": "model_revision",
