@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from container import INFERENCE_SCRIPT
-from embeddings.server.handler import load_handler
+from embeddings.server.huggingface import load_handler
 from tests.conftest import model_path
 from tests.embeddings.server.texts import LONG_PARAGRAPH, VARIED_TEXTS
 from tests.embeddings.vectors import cosine

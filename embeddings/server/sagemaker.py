@@ -1,0 +1,146 @@
+"""SageMaker's side of the local endpoint: its limits, its errors, and the Describe* calls.
+
+Errors have SageMaker's shape (the code in `x-amzn-ErrorType`, the fields in the JSON body), so
+boto3 raises against the local endpoint what it raises against AWS. The control plane answers
+the calls `status`, `wait` and `verify` make (JSON 1.1: `POST /`, `X-Amz-Target:
+SageMaker.<Operation>`) for what the local endpoint serves, named after the endpoint:
+NAME-config, NAME-model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any, Final
+
+from starlette.responses import JSONResponse, Response
+
+from container import tei
+from embeddings.server.contract import Answer
+from embeddings.server.options import ServeOptions
+
+LOG = logging.getLogger("embeddings.server")
+
+ACCOUNT_ID: Final = "000000000000"
+MB: Final = 1024 * 1024
+REALTIME_LIMIT: Final = 6 * MB
+"""InvokeEndpoint's request and response limit on a realtime endpoint..."""
+SERVERLESS_LIMIT: Final = 4 * MB
+"""...and on a serverless one."""
+INVOCATION_TIMEOUT_SECONDS: Final = 60.0
+"""How long SageMaker waits for the container to answer an invocation."""
+TIMED_OUT: Final = Answer(
+    0,
+    b"Your invocation timed out while waiting for a response from container primary. Review "
+    b"the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try "
+    b"again.",
+)
+_STARTED: Final = time.time()
+
+
+def limit(options: ServeOptions) -> int:
+    return SERVERLESS_LIMIT if options.serverless else REALTIME_LIMIT
+
+
+def service_error(
+    status: int, code: str, message: str, request_id: str = "", **fields: Any
+) -> Response:
+    LOG.info("%s %s: %s", status, code, " ".join(message.split())[:200])
+    headers = {"x-amzn-ErrorType": code, "x-amzn-RequestId": request_id or str(uuid.uuid4())}
+    if status in (408, 413, 503):
+        headers["Connection"] = "close"  # what is left of the body is not read
+    return JSONResponse({"message": message, **fields}, status, headers=headers)
+
+
+def oversize() -> Response:
+    request_id = str(uuid.uuid4())
+    return service_error(
+        413, "ValidationError", f"Request {request_id} has oversize body.", request_id
+    )
+
+
+def invocation_response(options: ServeOptions, name: str, answer: Answer) -> Response:
+    """InvokeEndpoint's answer for the container's: the body itself, or a ModelError."""
+    if answer.status == 200 and len(answer.body) > limit(options):
+        message = f"the answer's {len(answer.body)} bytes are over InvokeEndpoint's limit"
+        answer = Answer(500, f"{message} of {limit(options) // MB} MB".encode())
+    if answer.status == 200:
+        headers = {"x-Amzn-Invoked-Production-Variant": "AllTraffic"}
+        return Response(answer.body, 200, headers, media_type=answer.content_type)
+    original = answer.body.decode(errors="replace")
+    kind = "client" if 400 <= answer.status < 500 else "server"
+    return service_error(
+        424,
+        "ModelError",
+        f'Received {kind} error ({answer.status}) from primary with message "{original}". '
+        "See the local server's log for more information.",
+        OriginalStatusCode=answer.status,
+        OriginalMessage=original,
+        LogStreamArn=f"arn:aws:logs:local:{ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/{name}",
+    )
+
+
+OPERATIONS: Final = {
+    "DescribeEndpoint": ("EndpointName", "endpoint", ""),
+    "DescribeEndpointConfig": ("EndpointConfigName", "endpoint configuration", "-config"),
+    "DescribeModel": ("ModelName", "model", "-model"),
+}
+"""The calls answered: the field naming the resource, its kind, and its name's suffix."""
+
+
+def describe(options: ServeOptions, target: str, payload: bytes) -> Response:
+    """One control-plane call, about the endpoint NAME, NAME-config or NAME-model."""
+    operation = target.removeprefix("SageMaker.")
+    if operation not in OPERATIONS:
+        message = f"the local endpoint answers {', '.join(OPERATIONS)}, not {target!r}"
+        return _json(400, {"__type": "UnknownOperationException", "message": message})
+    field, kind, suffix = OPERATIONS[operation]
+    try:
+        asked = str(json.loads(payload or b"{}").get(field))
+    except (ValueError, AttributeError):
+        return _json(400, {"__type": "SerializationException", "message": "not a JSON object"})
+    name = options.endpoint_name or asked.removesuffix(suffix)
+    if asked != name + suffix:
+        message = f'Could not find {kind} "{asked}".'
+        return _json(400, {"__type": "ValidationException", "message": message})
+    arn = f"arn:aws:sagemaker:local:{ACCOUNT_ID}:{kind.replace(' configuration', '-config')}/"
+    arn += asked.lower()
+    described: dict[str, Any] = {field: asked, field.replace("Name", "Arn"): arn}
+    described["CreationTime"] = _STARTED
+    if operation == "DescribeEndpoint":
+        described |= {
+            "EndpointStatus": "InService",
+            "EndpointConfigName": f"{name}-config",
+            "ProductionVariants": [{"VariantName": "AllTraffic"}],
+            "LastModifiedTime": _STARTED,
+        }
+    elif operation == "DescribeEndpointConfig":
+        variant: dict[str, Any] = {"VariantName": "AllTraffic", "ModelName": f"{name}-model"}
+        if options.serverless:
+            capacity = {"MemorySizeInMB": 3072, "MaxConcurrency": options.max_concurrency}
+            variant["ServerlessConfig"] = capacity
+        else:
+            variant |= {"InstanceType": "local", "InitialInstanceCount": 1}
+        described["ProductionVariants"] = [variant]
+    else:
+        described["PrimaryContainer"] = _container(options)
+        described["ExecutionRoleArn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/local"
+    return _json(200, described)
+
+
+def _container(options: ServeOptions) -> dict[str, Any]:
+    """The model's container: the image emulated and its environment."""
+    if options.runtime == "tei":
+        image = f"local/{tei.CPU_REPOSITORY}:{tei.DEFAULT_CPU_TAG}"
+        return {"Image": image, "Environment": tei.environment(options.model, options.revision)}
+    return {
+        "Image": "local",
+        "Environment": {"HF_MODEL_ID": options.model, "HF_TASK": options.task},
+    }
+
+
+def _json(status: int, value: dict[str, Any]) -> Response:
+    headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+    return JSONResponse(value, status, headers, media_type="application/x-amz-json-1.1")
