@@ -1,9 +1,6 @@
-"""The local endpoint behind `python -m embeddings serve`: checks, model, then uvicorn.
-
-Whatever is wrong is found before the model loads and said in one line: the options, the port
-(bound first, so a busy one is known at once), the model's whereabouts and weights, the task.
-Importing this package is cheap; transformers and torch load with a model.
-"""
+"""The local endpoint behind `python -m embeddings serve`. Whatever is wrong is found before the
+model loads and said in one line: the options, the port (bound first), the model's whereabouts
+and weights, the task. Importing this is cheap: transformers and torch load with a model."""
 
 from __future__ import annotations
 
@@ -15,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from embeddings.errors import ConfigurationError
-from embeddings.server.options import ServeOptions
+from embeddings.server.contract import ServeOptions
 
 if TYPE_CHECKING:
     from embeddings.server.contract import Container
@@ -34,12 +31,10 @@ def serve(options: ServeOptions) -> int:
         raise ConfigurationError(f"--max-concurrency {options.max_concurrency}: use 1 or more")
     if not 0 <= options.port <= 65535:
         raise ConfigurationError(f"--port {options.port}: use 0 to 65535")
-    if options.runtime not in ("huggingface", "tei"):
-        raise ConfigurationError(f"--runtime {options.runtime}: use huggingface or tei")
     if options.runtime == "tei" and options.handler_path is not None:
         raise ConfigurationError("--runtime tei serves TEI's own contract: it takes no handler")
     try:
-        from embeddings.server.running import serve_app
+        from embeddings.server.app import serve_app
     except ModuleNotFoundError as error:
         raise ConfigurationError(INSTALL.format(error.name)) from None
     listener = bind(options.host, options.port)
@@ -88,8 +83,7 @@ def load(options: ServeOptions) -> Container:
 
 
 def model_directory(model: str, revision: str | None, source: str = "--model") -> str:
-    """A directory holding the model, as the container has in /opt/ml/model: `model` itself,
-    or the Hub's snapshot (downloaded once, then from the cache; offline with HF_HUB_OFFLINE)."""
+    """The model's directory (the container's /opt/ml/model): `model`, or the Hub's snapshot."""
     path = Path(model).expanduser()
     if path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1:
         if not (path / "config.json").is_file():
@@ -121,14 +115,10 @@ def _check_task(task: str, source: str) -> None:
 
 
 def _summary(error: BaseException) -> str:
-    """One line for a loader's error, which may hold whole tracebacks (transformers' pipeline
-    lists one per model class it tried): the text before them and the last line."""
-    text = str(error) or type(error).__name__
-    if "Traceback (most recent call last)" in text:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        text = f"{text.split('Traceback')[0].strip()} ... {lines[-1]}"
-    text = " ".join(text.split())
-    return text if len(text) <= 400 else text[:397] + "..."
+    """One line of 400 characters at most for a loader's error, which may hold whole
+    tracebacks (transformers' pipeline lists one per model class it tried)."""
+    text = (str(error) or type(error).__name__).split("Traceback (most recent call last)")[0]
+    return " ".join(text.split())[:400]
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -149,8 +139,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def wait_until_answering(url: str, timeout_seconds: float = 30.0) -> None:
-    """Poll GET /ping until it answers 200, for at most `timeout_seconds` (for tools and tests
-    that start a server and must know when it serves)."""
+    """Poll GET /ping until it answers 200, for at most `timeout_seconds`."""
     import urllib.request
 
     deadline = time.monotonic() + timeout_seconds

@@ -1,18 +1,27 @@
-"""The local endpoint's HTTP side: SageMaker's runtime and control plane in front of a container.
+"""The local endpoint's HTTP side: SageMaker's runtime and control plane before a container, on
+uvicorn (by its own settings only).
 
-- `POST /endpoints/{name}/invocations`: InvokeEndpoint, what boto3 calls once `AWS_ENDPOINT_URL`
-  points here. As SageMaker's front end: at most `max_concurrency` invocations at once (more
-  are throttled), bodies refused past its limit, 60 s for the container to answer.
+- `POST /endpoints/{name}/invocations`: InvokeEndpoint, as SageMaker's front end: at most
+  `max_concurrency` at once (more are throttled), a body limit, 60 s for the container.
 - `POST /` with `X-Amz-Target: SageMaker.Describe...`: the control plane.
 - The container's own routes (its `Contract`): `/ping`, `/invocations`; TEI's `/health`, `/embed`.
 
-A request whose caller leaves or times out before the model's turn is never computed.
+A request whose caller leaves or times out before the model's turn is never computed. On SIGTERM
+or Ctrl-C uvicorn stops accepting and closes idle connections; requests waiting for the model
+are answered at once, the one running has DRAIN_SECONDS, what uvicorn then cancels is answered.
+uvicorn has no setting for a connection that never sends a request (its keep-alive timeout
+starts after a response): one stays open until its client or the server stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import signal
+import socket
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -22,8 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from embeddings.server import sagemaker
-from embeddings.server.contract import Answer, Container
-from embeddings.server.options import ServeOptions
+from embeddings.server.contract import Answer, Container, ServeOptions
 from embeddings.server.sagemaker import service_error
 
 LOG = logging.getLogger("embeddings.server")
@@ -34,6 +42,12 @@ DISCARD_LIMIT: Final = 64 * sagemaker.MB
 """A body over its limit is read on (and dropped) up to this, so that a client that sends all
 before it reads sees the refusal rather than a reset connection."""
 WATCH_SECONDS: Final = 0.05
+MAX_CONNECTIONS: Final = 4096
+"""Connections open at once, idle ones included; past this uvicorn answers 503 at once."""
+IDLE_SECONDS: Final = 5
+"""How long a keep-alive connection may sit idle after a response."""
+DRAIN_SECONDS: Final = 30
+"""On SIGTERM or Ctrl-C, how long requests in progress may take to finish."""
 
 
 class TooLargeError(Exception):
@@ -144,7 +158,7 @@ def build_app(
         return sagemaker.invocation_response(options, name, answer)
 
     async def control_plane(request: Request) -> Response:
-        payload = await read_body(request, sagemaker.MB)
+        payload = await read_body(request, sagemaker.MB)  # Describe* calls are small
         return sagemaker.describe(options, request.headers.get("x-amz-target", ""), payload)
 
     async def refused(request: Request, error: Exception) -> Response:
@@ -154,30 +168,73 @@ def build_app(
             return Response(status_code=499)  # nginx's code for it; nobody receives it
         if isinstance(error, BodyStalledError):
             return service_error(408, "RequestTimeout", "the request body stopped arriving")
-        if request.url.path.startswith("/endpoints/"):
-            return sagemaker.oversize()
-        if request.url.path == "/":
-            return service_error(413, "ValidationException", "a control-plane call over 1 MB")
-        return _respond(contract.too_large, {"Connection": "close"})
+        if request.url.path in contract.invocation_paths:
+            return _respond(contract.too_large, {"Connection": "close"})
+        request_id = str(uuid.uuid4())  # InvokeEndpoint's words (and the control plane's)
+        oversize = f"Request {request_id} has oversize body."
+        return service_error(413, "ValidationError", oversize, request_id)
 
-    async def not_found(request: Request, error: Exception) -> Response:
-        return _respond(contract.not_found)
+    async def unrouted(request: Request, error: Exception) -> Response:
+        found = getattr(error, "status_code", 404) == 405  # the path, not the method
+        answer = contract.method_not_allowed if found else contract.not_found
+        return _respond(answer, getattr(error, "headers", None))
 
-    async def method_not_allowed(request: Request, error: Exception) -> Response:
-        return _respond(contract.method_not_allowed, getattr(error, "headers", None))
-
-    routes = [
-        Route(path, ping, methods=list(contract.ping_methods)) for path in contract.ping_paths
-    ]
-    routes += [
-        Route(path, invocations, methods=list(contract.invocation_methods))
-        for path in contract.invocation_paths
-    ]
+    routes = [Route(path, ping, methods=[*contract.ping_methods]) for path in contract.ping_paths]
+    for path in contract.invocation_paths:
+        routes.append(Route(path, invocations, methods=[*contract.invocation_methods]))
     routes.append(Route("/endpoints/{name}/invocations", invoke_endpoint, methods=["POST"]))
     routes.append(Route("/", control_plane, methods=["POST"]))
-    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {404: not_found}
-    handlers |= {405: method_not_allowed, TooLargeError: refused, BodyStalledError: refused}
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {404: unrouted}
+    handlers |= {405: unrouted, TooLargeError: refused, BodyStalledError: refused}
     handlers[ClientDisconnect] = refused
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.router.redirect_slashes = False
     return app
+
+
+def serve_app(options: ServeOptions, container: Container, listener: socket.socket) -> int:
+    """Serve until SIGINT or SIGTERM, drain, and return 0."""
+    import uvicorn
+
+    server: uvicorn.Server | None = None
+    app = build_app(options, container, lambda: server is not None and server.should_exit)
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_config=None,
+        timeout_keep_alive=IDLE_SECONDS,
+        timeout_graceful_shutdown=DRAIN_SECONDS,
+        limit_concurrency=MAX_CONNECTIONS,
+    )
+    server = uvicorn.Server(config)
+    # uvicorn drains on SIGINT/SIGTERM, then raises the signal again for the handler it found:
+    # this one notes it, so the command ends normally with 0 instead of dying of the signal.
+    received: list[str] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda number, _: received.append(signal.Signals(number).name))
+    host, port = listener.getsockname()[:2]
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    name = options.endpoint_name or "any name"
+    LOG.info(
+        "listening on %s (endpoint: %s); point boto3 there: AWS_ENDPOINT_URL=%s", url, name, url
+    )
+    _raise_open_file_limit()
+    server.run(sockets=[listener])
+    how = f" on {received[0]}" if received else ""
+    if container.busy:  # a prediction outlived the drain: its thread cannot be stopped
+        LOG.info("stopped%s, abandoning the prediction in progress", how)
+        logging.shutdown()
+        os._exit(0)
+    LOG.info("stopped%s", how)
+    return 0
+
+
+def _raise_open_file_limit() -> None:
+    """Each connection is a file: room for MAX_CONNECTIONS and more (macOS allows 10240), so
+    that a burst past the usual soft limit (1024, or macOS's 256) does not make accept() fail."""
+    with contextlib.suppress(ImportError, ValueError, OSError):  # Windows has no such limit
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = 10240 if hard == resource.RLIM_INFINITY else min(hard, 10240)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))

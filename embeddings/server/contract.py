@@ -1,16 +1,35 @@
-"""What the local endpoint needs of a container: its own answers around the model, and the model.
-
-The images differ in all that surrounds the model (multi-model-server in the HuggingFace one,
-TEI's router in Text Embeddings Inference), so each container brings its `Contract`.
-"""
+"""What the local endpoint's parts pass each other: the options, and what a container brings (its
+own answers around the model, which differ between the images, and the model)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Protocol
+from pathlib import Path
+from typing import Final, Literal, Protocol
 
 JSON: Final = "application/json"
 ANY_METHOD: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    model: str
+    task: str
+    revision: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_concurrency: int = 4
+    """InvokeEndpoint calls in progress at once; more are throttled, as SageMaker throttles."""
+    endpoint_name: str | None = None
+    """Answer only this name, as SageMaker would; None answers any."""
+    serverless: bool = False
+    handler_path: Path | None = None
+    model_source: str = "--model"
+    """Where `model` came from, for messages: --model, or HF_MODEL_ID."""
+    task_source: str = "--task"
+    runtime: Literal["huggingface", "tei"] = "huggingface"
+    """The container emulated: the SageMaker HuggingFace image, or Text Embeddings Inference
+    (which always pools and has no task, so `task` and `handler_path` do not apply)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +61,7 @@ class Container(Protocol):
 
     @property
     def busy(self) -> bool:
-        """Whether the model is running now (a running prediction cannot be stopped)."""
+        """Whether the model runs now (a running prediction cannot be stopped)."""
 
     def stop(self) -> None:
         """Start nothing more: requests still waiting get `contract.stopping` at once."""

@@ -1,20 +1,13 @@
-"""The SageMaker HuggingFace container: the inference toolkit's handler behind multi-model-server.
-
-The toolkit (sagemaker-huggingface-inference-toolkit 2.1.1 in the default image) serves a model
-with `model_fn` (a transformers pipeline for HF_TASK), `input_fn`, `predict_fn` and
-`output_fn`; a `code/inference.py` in the model archive may replace any of them, or the last
-three with one `transform_fn`. Around it, multi-model-server (MMS) answers /ping and
-/invocations to any method, turns any failure into a 400 `{"code", "type", "message"}`, labels
-an answer with the request's Accept, and runs one prediction at a time.
-tests/fixtures/container_answers.json records the real container answering so.
-"""
+"""The SageMaker HuggingFace container: the inference toolkit's handler (2.1.1 in the default
+image: `model_fn`, a pipeline for HF_TASK, `input_fn`, `predict_fn`, `output_fn`, any of them or
+`transform_fn` replaced by a code/inference.py) behind multi-model-server (MMS), which answers
+/ping and /invocations to any method, any failure 400 `{"code", "type", "message"}`, one
+prediction at a time. tests/fixtures/container_answers.json records the real one doing so."""
 
 from __future__ import annotations
 
 import asyncio
-import csv
 import importlib.util
-import io
 import json
 import logging
 from collections.abc import Callable
@@ -27,8 +20,6 @@ from embeddings.server.contract import ANY_METHOD, JSON, Answer, Contract
 
 LOG = logging.getLogger("embeddings.server")
 
-CSV: Final = "text/csv"
-NPY: Final = "application/x-npy"
 MMS_MAX_BYTES: Final = 6_553_500
 """multi-model-server's max_request_size and max_response_size defaults (bytes)."""
 MMS_QUEUE: Final = 100
@@ -39,12 +30,11 @@ def mms_error(status: int, kind: str, message: str) -> Answer:
     return Answer(status, json.dumps({"code": status, "type": kind, "message": message}).encode())
 
 
+NOT_FOUND: Final = mms_error(404, "ResourceNotFoundException", "the routes: /ping, /invocations")
 MMS_CONTRACT: Final = Contract(
     ping=Answer(200, b'{"status": "Healthy"}'),
-    not_found=mms_error(
-        404, "ResourceNotFoundException", "the container serves /ping and /invocations"
-    ),
-    method_not_allowed=mms_error(404, "ResourceNotFoundException", "no such route"),
+    not_found=NOT_FOUND,
+    method_not_allowed=NOT_FOUND,
     request_limit=MMS_MAX_BYTES,
     too_large=Answer(413, b"", None),
     stopping=mms_error(503, "ServiceUnavailableException", "the local endpoint is stopping"),
@@ -56,35 +46,19 @@ MMS_CONTRACT: Final = Contract(
 
 
 def decode(data: str | bytes, content_type: str | None) -> Any:
-    """The toolkit's decoders for text: JSON, and CSV whose `inputs` column holds the texts.
-    The content type must match exactly, as the toolkit's does (no `; charset=`)."""
-    if content_type == JSON:
-        return json.loads(data)
-    if content_type == CSV:
-        rows = list(csv.DictReader(io.StringIO(str(data))))
-        if not rows or "inputs" not in rows[0]:
-            raise ValueError('a CSV body needs a header row naming its column "inputs"')
-        return {"inputs": [row["inputs"] for row in rows]}
-    raise ValueError(f"content type {content_type} is not supported: send {JSON} or {CSV}")
+    """The toolkit's JSON decoder, for exactly `application/json` (no `; charset=`) as its
+    own. Its CSV and NumPy codecs are not served here."""
+    if content_type != JSON:
+        raise ValueError(f"content type {content_type} is not supported: send {JSON}")
+    return json.loads(data)
 
 
-def encode(prediction: Any, accept: str) -> str | bytes:
-    """The toolkit's encoders: compact JSON (UTF-8 kept, no NaN), or a NumPy array file."""
-    if accept == JSON:
-        return json.dumps(
-            prediction,
-            ensure_ascii=False,
-            allow_nan=False,
-            separators=(",", ":"),
-            default=lambda value: value.tolist(),  # numpy arrays and scalars
-        )
-    if accept == NPY:
-        import numpy
-
-        buffer = io.BytesIO()
-        numpy.save(buffer, numpy.asarray(prediction))
-        return buffer.getvalue()
-    raise ValueError(f"accept type {accept} is not supported: ask for {JSON} or {NPY}")
+def encode(prediction: Any, accept: str) -> str:
+    """The toolkit's JSON encoder: compact, UTF-8 kept, no NaN, numpy values as lists."""
+    if accept != JSON:
+        raise ValueError(f"accept type {accept} is not supported: ask for {JSON}")
+    compact: dict[str, Any] = {"ensure_ascii": False, "allow_nan": False, "separators": ",:"}
+    return json.dumps(prediction, default=lambda value: value.tolist(), **compact)
 
 
 def default_model_fn(task: str) -> Callable[[str], Any]:
@@ -98,7 +72,7 @@ def default_model_fn(task: str) -> Callable[[str], Any]:
 
 
 def default_predict_fn(data: Any, model: Any) -> Any:
-    """The pipeline on `inputs`, with `parameters` as its keyword arguments (so
+    """The pipeline on `inputs`, `parameters` its keyword arguments (so that
     `{"tokenize_kwargs": {"truncation": true}}` truncates)."""
     if not isinstance(data, dict) or "inputs" not in data:
         raise ValueError('the body must be a JSON object with "inputs", e.g. {"inputs": "text"}')
@@ -106,7 +80,7 @@ def default_predict_fn(data: Any, model: Any) -> Any:
     if not isinstance(parameters, dict):
         raise ValueError('"parameters" must be an object, e.g. {"tokenize_kwargs": {...}}')
     inputs = data["inputs"]
-    return [] if inputs == [] else model(inputs, **parameters)  # the image's transformers: []
+    return [] if inputs == [] else model(inputs, **parameters)  # [], as the image's pipeline
 
 
 @dataclass
@@ -139,9 +113,8 @@ def load_handler(task: str, user_module: Path | None = None) -> Handler:
     spec.loader.exec_module(module)
     names = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
     handler.custom = tuple(name for name in names if callable(getattr(module, name, None)))
-    steps = {"input_fn", "predict_fn", "output_fn"}
-    if "transform_fn" in handler.custom and steps & set(handler.custom):
-        raise ValueError(f"{user_module}: define transform_fn or {', '.join(sorted(steps))}")
+    if "transform_fn" in handler.custom and set(handler.custom) - {"model_fn", "transform_fn"}:
+        raise ValueError(f"{user_module}: define transform_fn, or input_fn/predict_fn/output_fn")
     for name in handler.custom:
         setattr(handler, name, getattr(module, name))
     return handler
@@ -158,7 +131,7 @@ class HuggingFaceContainer:
         self.model = handler.model_fn(model_dir)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="model")
         self._jobs: set[Future[Answer]] = set()
-        self._stopping = asyncio.Event()
+        self._stopping = False
 
     @property
     def busy(self) -> bool:
@@ -166,14 +139,15 @@ class HuggingFaceContainer:
 
     @property
     def waiting(self) -> int:
-        """Predictions waiting for their turn."""
         return sum(not job.running() for job in list(self._jobs))
 
     def stop(self) -> None:
-        self._stopping.set()
+        self._stopping = True
+        for job in list(self._jobs):
+            job.cancel()  # one whose turn has not come is never run
 
     async def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> Answer:
-        if self._stopping.is_set():
+        if self._stopping:
             return self.contract.stopping
         if self.waiting >= MMS_QUEUE:
             return mms_error(503, "ServiceUnavailableException", "the container's queue is full")
@@ -181,22 +155,20 @@ class HuggingFaceContainer:
         job = self._thread.submit(self._predict, body, content_type, str(accept))
         self._jobs.add(job)
         job.add_done_callback(self._jobs.discard)
-        answer = asyncio.wrap_future(job)
-        stopping = asyncio.ensure_future(self._stopping.wait())
         try:
-            await asyncio.wait((answer, stopping), return_when=asyncio.FIRST_COMPLETED)
-            if job.cancel():  # the server is stopping and its turn has not come
+            return await asyncio.wrap_future(job)
+        except asyncio.CancelledError:
+            if self._stopping and job.cancelled():  # by `stop`, before its turn
                 return self.contract.stopping
-            return await answer
+            raise
         finally:
-            stopping.cancel()
             job.cancel()  # given up before its turn: never run; running: it runs on
 
     def _predict(self, body: bytes, content_type: str | None, accept: str) -> Answer:
         """One prediction, answered as the toolkit and MMS answer it."""
         try:
-            # The toolkit hands JSON and CSV bodies to input_fn as text, anything else as bytes.
-            data = body.decode() if content_type in (JSON, CSV) else body
+            # The toolkit hands a JSON (or CSV) body to input_fn as text, any other as bytes.
+            data = body.decode() if content_type in (JSON, "text/csv") else body
             response = self.handler.transform(self.model, data, content_type, accept)
         except Exception as error:  # the toolkit answers any failure so
             LOG.info("prediction failed: %s: %s", type(error).__name__, str(error)[:300])

@@ -1,10 +1,8 @@
 """SageMaker's side of the local endpoint: its limits, its errors, and the Describe* calls.
 
-Errors have SageMaker's shape (the code in `x-amzn-ErrorType`, the fields in the JSON body), so
-boto3 raises against the local endpoint what it raises against AWS. The control plane answers
-the calls `status`, `wait` and `verify` make (JSON 1.1: `POST /`, `X-Amz-Target:
-SageMaker.<Operation>`) for what the local endpoint serves, named after the endpoint:
-NAME-config, NAME-model.
+Errors have SageMaker's shape (the code in `x-amzn-ErrorType`, the fields in the body), so that
+boto3 raises what it raises against AWS. The control plane (JSON 1.1: `POST /`, `X-Amz-Target`)
+answers the calls `status`, `wait` and `verify` make, for what the local endpoint serves.
 """
 
 from __future__ import annotations
@@ -18,8 +16,7 @@ from typing import Any, Final
 from starlette.responses import JSONResponse, Response
 
 from container import tei
-from embeddings.server.contract import Answer
-from embeddings.server.options import ServeOptions
+from embeddings.server.contract import Answer, ServeOptions
 
 LOG = logging.getLogger("embeddings.server")
 
@@ -52,13 +49,6 @@ def service_error(
     if status in (408, 413, 503):
         headers["Connection"] = "close"  # what is left of the body is not read
     return JSONResponse({"message": message, **fields}, status, headers=headers)
-
-
-def oversize() -> Response:
-    request_id = str(uuid.uuid4())
-    return service_error(
-        413, "ValidationError", f"Request {request_id} has oversize body.", request_id
-    )
 
 
 def invocation_response(options: ServeOptions, name: str, answer: Answer) -> Response:
@@ -124,21 +114,16 @@ def describe(options: ServeOptions, target: str, payload: bytes) -> Response:
         else:
             variant |= {"InstanceType": "local", "InitialInstanceCount": 1}
         described["ProductionVariants"] = [variant]
+    elif options.runtime == "tei":  # the image emulated, and its environment
+        image = f"local/{tei.CPU_REPOSITORY}:{tei.DEFAULT_CPU_TAG}"
+        environment = tei.environment(options.model, options.revision)
+        described["PrimaryContainer"] = {"Image": image, "Environment": environment}
     else:
-        described["PrimaryContainer"] = _container(options)
+        environment = {"HF_MODEL_ID": options.model, "HF_TASK": options.task}
+        described["PrimaryContainer"] = {"Image": "local", "Environment": environment}
+    if operation == "DescribeModel":
         described["ExecutionRoleArn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/local"
     return _json(200, described)
-
-
-def _container(options: ServeOptions) -> dict[str, Any]:
-    """The model's container: the image emulated and its environment."""
-    if options.runtime == "tei":
-        image = f"local/{tei.CPU_REPOSITORY}:{tei.DEFAULT_CPU_TAG}"
-        return {"Image": image, "Environment": tei.environment(options.model, options.revision)}
-    return {
-        "Image": "local",
-        "Environment": {"HF_MODEL_ID": options.model, "HF_TASK": options.task},
-    }
 
 
 def _json(status: int, value: dict[str, Any]) -> Response:

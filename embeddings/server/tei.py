@@ -1,20 +1,11 @@
 """Text Embeddings Inference (TEI) 1.8.2 as the local endpoint's container (`serve --runtime tei`).
 
-TEI's router's /embed (/invocations on SageMaker), the vectors from sentence-transformers:
-- The body: JSON (else 415) of at most PAYLOAD_LIMIT bytes (else 413 "Failed to buffer the
-  request body", which the client reads), an EmbedRequest (not JSON: 400; not one: 422).
-- The answer: `[[f32, ...], ...]`, a vector per input (one for a single string too): the
-  model's modules without Normalize, cut to `dimensions`, L2-normalised if `normalize`.
-- Errors: `{"error", "error_type"}` with 1.8.2's statuses: Validation 413 (more inputs than
-  MAX_CLIENT_BATCH_SIZE, an empty input, one too long without truncation), Overloaded 429 (more
-  inputs in flight than MAX_CONCURRENT_REQUESTS, for a batch too as in 1.9), Tokenizer 422,
-  Backend 424. TEI's Empty 400 is for an empty batch, which no body makes: serde reads `[]` as
-  one empty list of token ids.
-- Batching, as TEI's queue: passes take queued inputs first in, first out, while the padded
-  size (longest x count) fits MAX_BATCH_TOKENS; an input whose caller gave up is dropped unrun.
-  After a pass shared by several requests the queue waits GATHER_SECONDS for more, as answered
-  clients send their next text within that time. A pass runs in as few forward calls as keep
-  padding low: on a CPU one long input would make short ones cost as much as it.
+TEI's /embed (/invocations on SageMaker) with sentence-transformers' vectors: `[[f32...]...]`,
+one per input, the model's modules without Normalize, cut to `dimensions`, normalised if asked.
+Errors `{"error", "error_type"}` with 1.8.2's statuses: Validation 413, Overloaded 429 (past
+MAX_CONCURRENT_REQUESTS inputs, for a batch too as from 1.9), Tokenizer 422, Backend 424. (Its
+Empty 400 needs an empty batch, which no body makes: serde reads `[]` as one empty input.)
+Batching as TEI's queue: first in, first out, while longest x count fits MAX_BATCH_TOKENS.
 """
 
 from __future__ import annotations
@@ -26,7 +17,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -41,8 +32,7 @@ LOG = logging.getLogger("embeddings.server")
 TEI_VERSION: Final = "1.8.2"
 GATHER_SECONDS: Final = 0.002
 PASS_OVERHEAD_TOKENS: Final = 64
-"""A forward call's cost beyond its tokens, in padded tokens (~13 ms against 0.16 ms a token
-for this model on two CPU cores)."""
+"""A forward call's cost beyond its tokens, in tokens (~13 ms; a token ~0.16 ms on 2 cores)."""
 STATUS: Final = {"Validation": 413, "Overloaded": 429, "Tokenizer": 422, "Backend": 424}
 TEXT: Final = "text/plain; charset=utf-8"
 
@@ -68,24 +58,22 @@ TEI_CONTRACT: Final = Contract(
     invocation_paths=("/invocations", "/embed"),
     invocation_methods=("POST",),
 )
-Item = str | list[Annotated[int, Field(ge=0, lt=2**32)]]
 
 
 class EmbedRequest(BaseModel):
-    """TEI's EmbedRequest (unknown fields ignored, as TEI ignores them); each description says
-    what a malformed field must be."""
+    """TEI's, unknown fields ignored as there; a description says what its field must be."""
 
     model_config = ConfigDict(strict=True)
-    inputs: Item | list[Item] = Field(description="a text, a list of token ids, or a list of those")
+    inputs: str | list[str] = Field(description="a text or a list of texts")
     truncate: bool | None = Field(None, description="true, false or null")
     truncation_direction: Literal["Left", "Right"] = Field("Right", description='"Left" or "Right"')
-    prompt_name: str | None = Field(None, description="the name of one of the model's prompts")
+    prompt_name: None = Field(None, description="null (no prompts are served here)")
     normalize: bool = Field(True, description="true or false")
     dimensions: int | None = Field(None, description="a whole number, or null")
 
 
 def refusal(error: ValidationError) -> Answer:
-    """A malformed body's answer, in plain text as axum's: 400 if it is not JSON, else 422."""
+    """In plain text as axum's: 400 if the body is not JSON, else 422."""
     first = error.errors()[0]
     if first["type"] == "json_invalid":
         return Answer(400, f"not JSON: {first.get('ctx', {}).get('error')}".encode(), TEXT)
@@ -98,7 +86,7 @@ def refusal(error: ValidationError) -> Answer:
 
 @dataclass(eq=False)
 class _Entry:
-    """One input, tokenized, waiting for its vector (its future cancelled: given up)."""
+    """An input's tokens, waiting for its vector (the future cancelled: given up)."""
 
     ids: list[int]
     type_ids: list[int]
@@ -133,7 +121,6 @@ class TeiContainer:
         dimension = getattr(model, "get_embedding_dimension", None)  # sentence-transformers 6
         self.dimension = int((dimension or model.get_sentence_embedding_dimension)() or 0)
         self.max_input_length = model.max_seq_length or 512
-        self.prompts = {str(name): str(text) for name, text in model.prompts.items()}
         self._tokenizers: dict[tuple[bool, str], Any] = {}
         for truncate, direction in ((False, "Right"), (True, "Right"), (True, "Left")):
             tokenizer = self._tokenizers[truncate, direction] = Tokenizer.from_file(tokenizer_file)
@@ -174,16 +161,12 @@ class TeiContainer:
             request = EmbedRequest.model_validate_json(body)
         except ValidationError as error:
             return refusal(error)
-        inputs = request.inputs
-        single = isinstance(inputs, str) or all(isinstance(item, int) for item in inputs)
-        items = [cast(Item, inputs)] if single else cast(list[Item], inputs)
+        items = [request.inputs] if isinstance(request.inputs, str) else request.inputs
         if len(items) > self.max_client_batch_size:
             limit = self.max_client_batch_size
             return validation(f"batch size {len(items)} > maximum allowed batch size {limit}")
         if request.dimensions is not None and not 0 < request.dimensions <= self.dimension:
             return validation(f"`dimensions` must be from 1 to {self.dimension}")
-        if request.prompt_name is not None and request.prompt_name not in self.prompts:
-            return validation(f"no prompt {request.prompt_name!r}: the model's are {self.prompts}")
         if self._stopping:
             return self.contract.stopping
         if len(items) > self._free_permits:
@@ -205,27 +188,18 @@ class TeiContainer:
             return self.contract.stopping
         return tei_error("Backend", failure) if failure else self._answer(vectors, request)
 
-    def _encode(self, items: list[Item], request: EmbedRequest) -> list[tuple[Any, Any]] | Answer:
-        """Each input's token ids and type ids, or the answer refusing the request. Token ids
-        are decoded and encoded again, as TEI does."""
+    def _encode(self, texts: list[str], request: EmbedRequest) -> list[tuple[Any, Any]] | Answer:
+        """Each text's token ids and type ids, or the refusal."""
         truncate = self.auto_truncate if request.truncate is None else request.truncate
         tokenizer = self._tokenizers[truncate, request.truncation_direction]
-        prompt = self.prompts.get(request.prompt_name or "", "")
         encoded = []
-        for index, item in enumerate(items):
-            if not item:
+        for index, text in enumerate(texts or [""]):
+            if not text:  # `[]` too, as TEI reads it: one empty list of token ids
                 return validation(f"input {index} is empty")
             try:
-                if isinstance(item, str) or prompt:
-                    text = item if isinstance(item, str) else tokenizer.decode(item)
-                    encoding = tokenizer.encode(prompt + text)
-                else:
-                    text = tokenizer.decode(item, skip_special_tokens=False)
-                    encoding = tokenizer.encode(text, add_special_tokens=False)
+                encoding = tokenizer.encode(text)
             except Exception as error:  # the tokenizers library's
                 return tei_error("Tokenizer", f"input {index}: {error}")
-            if not encoding.ids:
-                return validation(f"input {index} is empty once tokenized")
             if len(encoding.ids) > self.max_input_length:
                 return validation(
                     f"input {index} has {len(encoding.ids)} tokens, over the model's "
@@ -256,6 +230,8 @@ class TeiContainer:
         self._arrived.set()
 
     async def _batch_forever(self) -> None:
+        """After a pass shared by several requests, wait GATHER_SECONDS for more: answered
+        clients send their next text within that time."""
         loop = asyncio.get_running_loop()
         while not self._stopping:
             if not self._queue:
@@ -290,8 +266,8 @@ class TeiContainer:
                     entry.future.set_result(vector)
 
     def _run(self, batch: list[_Entry]) -> list[Any]:
-        """The batch's vectors in its order, in groups of like length; a forward call that
-        fails gives its own inputs the error's text, and no other input."""
+        """The batch's vectors in order, in groups of like length (on a CPU a long input makes
+        each short one padded to it cost as much); a failure fails its own group only."""
         vectors: list[Any] = [None] * len(batch)
         for group in length_groups([len(entry.ids) for entry in batch]):
             try:
@@ -324,9 +300,8 @@ class TeiContainer:
 
 
 def length_groups(lengths: list[int], overhead: int = PASS_OVERHEAD_TOKENS) -> list[list[int]]:
-    """A batch's inputs (their indices) in groups of like length, shortest first: an input joins
-    the group before it unless padding that group to its length costs more tokens than a
-    forward call of its own."""
+    """Input indices grouped shortest first: one joins the group before unless padding that
+    group to it costs more than a forward call of its own."""
     groups: list[list[int]] = []
     longest = 0
     for index in sorted(range(len(lengths)), key=lengths.__getitem__):

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from embeddings.server import ServeOptions, bind, running
+from embeddings.server import ServeOptions, app, bind
 from embeddings.server.huggingface import Handler, HuggingFaceContainer
 
 
@@ -41,14 +41,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--drain", type=float, default=running.DRAIN_SECONDS)
+    parser.add_argument("--drain", type=float, default=app.DRAIN_SECONDS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    running.DRAIN_SECONDS = args.drain  # type: ignore[misc]
+    app.DRAIN_SECONDS = args.drain  # type: ignore[misc]
     options = ServeOptions("scripted", "none", host=args.host, port=args.port, max_concurrency=8)
-    return running.serve_app(
-        options, scripted_container(ScriptedModel()), bind(args.host, args.port)
-    )
+    return app.serve_app(options, scripted_container(ScriptedModel()), bind(args.host, args.port))
 
 
 if __name__ == "__main__":

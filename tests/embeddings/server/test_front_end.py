@@ -19,15 +19,14 @@ from embeddings.server import ServeOptions, app, sagemaker
 from embeddings.server.huggingface import MMS_QUEUE
 from tests.embeddings.server.conftest import (
     Scripted,
-    ScriptedModel,
     call,
     http_request,
     in_background,
     raw_exchange,
-    scripted_container,
     serving_in_thread,
     wait_for,
 )
+from tests.embeddings.server.scripted_serve import ScriptedModel, scripted_container
 
 JSON = {"Content-Type": "application/json"}
 MB = 1024 * 1024
@@ -117,7 +116,7 @@ def test_calls_get_the_model_in_order_of_arrival() -> None:
         waiting = []
         for index in range(6):
             waiting.append(in_background(port, f"waiting-{index}", sleep=0.02)[0])
-            wait_for(lambda count=index + 1: container.waiting == count)
+            wait_for(lambda: container.waiting == len(waiting))
         for thread in [first, *waiting]:
             thread.join(timeout=10)
 
