@@ -5,7 +5,8 @@ toolkit (2.1.1, transformers 4.26, the default image's) answered to each kind of
 the stock handler and with container/inference.py: status, content type, an error's code and
 type (and message), a JSON answer's nested shape and leading values, an array file's header and
 size. Each request is sent again to `serve` in the same mode. Error messages are compared where
-the code that raises them is the same on both sides: container/inference.py's.
+the code that raises them is the same on both sides: container/inference.py's. Two requests get
+a different answer on purpose (LEFT_OUT).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import pytest
 from tests.embeddings.server.conftest import RunningServer, http_request
 from tests.fixtures.record_container_answers import compact, request_for
 
+LEFT_OUT = {"csv with inputs header", "accept npy"}
+"""The toolkit's CSV decoder and NumPy encoder, which the local endpoint does not serve: it
+refuses them as the toolkit refuses any other type, naming JSON."""
 RECORDING = json.loads(
     (Path(__file__).parents[2] / "fixtures" / "container_answers.json").read_text()
 )
@@ -57,6 +61,10 @@ def test_answers_as_the_real_container(
     status, answer_headers, raw = http_request(server.port, method, path, body or None, headers)
 
     answer = compact(status, answer_headers.get("content-type"), raw)
+    if recorded["name"] in LEFT_OUT:
+        assert (answer["status"], answer["error"]["type"]) == (400, "InternalServerException")
+        assert "application/json" in answer["error"]["message"]
+        return
     assert (answer["status"], answer["content_type"]) == (
         recorded["status"],
         recorded["content_type"],
