@@ -19,13 +19,14 @@ from pydantic.fields import FieldInfo
 
 from components.args import EmbeddingEndpointArgs
 from components.aws_limits import provider_region, suggestion
-from components.errors import Context, InvalidSettingsError, Problem, show
+from components.errors import Context, InvalidSettingsError, Problem, renamed, show
 
 PROGRAM_DEFAULTS: Final = {"endpoint_name": "alex-embedding-endpoint"}
 """The program's endpoint keeps the fixed name the app's later parts look up; the component
 itself auto-names one, so that several fit in one program."""
 PYTHON_ONLY: Final = frozenset({"environment"})
 """Settings with no stack-config key: they have no flat text form."""
+PYTHON_ONLY_KEYS: Final = frozenset(EmbeddingEndpointArgs.config_keys()[n] for n in PYTHON_ONLY)
 SECRETS: Final = frozenset({"hf_api_token"})
 """Keys that must be stored encrypted (`pulumi config set --secret`)."""
 EMPTY: Final = {"string": "", "integer": 0}
@@ -77,11 +78,14 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
     keys = EmbeddingEndpointArgs.config_keys()
     values: dict[str, Any] = {keys[name]: value for name, value in PROGRAM_DEFAULTS.items()}
     problems: list[Problem] = []
+    unreadable: set[str] = set()
     # Every key of the stack: as the language host passes them (PULUMI_CONFIG), and as set.
     every_key = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
     for key in (k.removeprefix(prefix) for k in every_key if k.startswith(prefix)):
         if key in _PROVIDER_KEYS:
             problems.append(Problem(key, f"is the AWS provider's; set `{key}` without `{prefix}`"))
+        elif key in PYTHON_ONLY_KEYS:
+            problems.append(Problem(key, "can be set only from Python: it has no flat text form"))
         elif key not in fields:
             problems.append(
                 Problem(key, f"unknown setting{suggestion(key, [*fields, *_PROVIDER_KEYS])}")
@@ -92,22 +96,25 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
         try:
             value = _read(config, key, name, field)
         except pulumi.ConfigTypeError as error:
-            description = " ".join((field.description or "").split())
+            description = renamed(" ".join((field.description or "").split()), keys)
             problems.append(
                 Problem(key, f"{show(error.value)} {_NOT_A[config_type(field)]}. {description}")
             )
+            unreadable.add(name)
             continue
         if value is not None and name in SECRETS:
             if not pulumi.runtime.is_config_secret(config.full_key(key)):
                 problems.append(
                     Problem(key, f"is stored in plain text; use `pulumi config set --secret {key}`")
                 )
+                unreadable.add(name)
                 continue
             value = config.get_secret(key)
         values[key] = value
     context = Context(
         f"Stack configuration of project {config.name!r}",
-        config_keys=True,
+        aliases=keys,
+        refused=frozenset(unreadable),
         checks_region=True,
         region=provider_region(),
     )

@@ -16,7 +16,15 @@ from typing import Any, Final, Self
 from pydantic import ModelWrapValidatorHandler, ValidationError, ValidationInfo, model_validator
 
 from components import aws_limits, images
-from components.errors import NAME, REGION, Context, InvalidSettingsError, Problem, from_pydantic
+from components.errors import (
+    NAME,
+    REGION,
+    Context,
+    InvalidSettingsError,
+    Problem,
+    from_pydantic,
+    renamed,
+)
 from components.settings import EndpointSettings
 from container import tei
 
@@ -42,15 +50,21 @@ class EmbeddingEndpointArgs(EndpointSettings):
             settings = handler(data)
             problems: list[Problem] = []
         except ValidationError as error:
-            problems = [from_pydantic(detail, cls) for detail in error.errors()]
+            problems = [from_pydantic(detail, cls, context) for detail in error.errors()]
             if not isinstance(data, Mapping):
                 raise InvalidSettingsError.of(problems, context, cls) from None
         names = cls.names()
-        refused = {names.get(str(problem.setting), "") for problem in problems}
+        refused = {names.get(problem.setting, "") for problem in problems} | context.refused
         if settings is None:
-            accepted = {key: value for key, value in data.items() if names.get(key) not in refused}
+            accepted = {
+                names[k]: v for k, v in data.items() if k in names and names[k] not in refused
+            }
             checked = cls.model_construct(**accepted)
-        problems += (settings or checked)._rules(refused, context)
+        aliases = context.aliases
+        problems += [
+            Problem(aliases.get(p.setting, p.setting), renamed(p.message, aliases))
+            for p in (settings or checked)._rules(refused, context)
+        ]
         if problems:
             raise InvalidSettingsError.of(problems, context, cls)
         assert settings is not None  # no problem: every value was accepted
@@ -93,8 +107,10 @@ class EmbeddingEndpointArgs(EndpointSettings):
                     )
                 ]
             )
-        if reads("environment", "model_revision", "hf_api_token", "runtime", "image_tag"):
+        if reads("environment", "model_revision", "hf_api_token", "runtime"):
             found.append(self._environment())
+        if reads("runtime", "image_tag", "hf_api_token"):
+            found.append(self._token())
         if context.checks_region:
             found.append(self._region(context.region))
         found.append(self._unused(refused))
@@ -144,8 +160,7 @@ class EmbeddingEndpointArgs(EndpointSettings):
             yield start_name, f"{start} is outside the scaling range {low or 1}-{high}"
 
     def _environment(self) -> Iterator[tuple[str, str]]:
-        """SageMaker's 100 variables include the component's; TEI's own may not be undone, and
-        its router reads a token only from 1.7.0 on."""
+        """SageMaker's 100 variables include the component's; TEI's own may not be undone."""
         tei_runtime = self.runtime == "tei"
         own = set(tei.environment("", None)) if tei_runtime else {"HF_MODEL_ID", "HF_TASK"}
         own |= {"HF_MODEL_REVISION"} if self.model_revision is not None else set()
@@ -161,16 +176,19 @@ class EmbeddingEndpointArgs(EndpointSettings):
             if key in tei.FIXED_VARIABLES:
                 yield "environment", f"{key} {tei.FIXED_VARIABLES[key]}; remove it"
             elif key in tei.TUNING_VARIABLES and not (
-                value.isascii() and value.isdigit() and int(value) >= 1
+                value.isascii() and value.isdigit() and 1 <= int(value) < 2**64
             ):
                 yield (
                     "environment",
-                    f"{key}={value!r} would stop TEI's router from starting; "
-                    "give a whole number, 1 or more",
+                    f"{key}={value!r} would stop TEI's router from starting; give a whole "
+                    "number from 1 that fits 64 bits",
                 )
+
+    def _token(self) -> Iterator[tuple[str, str]]:
+        """TEI's router reads a token only from 1.7.0 on."""
         version = re.search(r"-tei([0-9]+)\.([0-9]+)\.([0-9]+)-", self.release_tag)
         if (
-            tei_runtime
+            self.runtime == "tei"
             and self.hf_api_token is not None
             and version is not None
             and tuple(int(part) for part in version.groups()) < tei.TOKEN_SINCE

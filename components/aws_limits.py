@@ -70,9 +70,13 @@ def instance_types() -> frozenset[str]:
     return frozenset(shape("sagemaker", "ProductionVariantInstanceType")["enum"])
 
 
-def partition_of(region: str) -> str:
-    """`aws`, `aws-cn`, `aws-us-gov`...: botocore's partition of a region (known to have images)."""
-    return str(botocore.session.get_session().get_partition_for_region(region))
+def partition_of(region: str) -> str | None:
+    """`aws`, `aws-cn`, `aws-us-gov`...: botocore's partition table (read without any profile),
+    a region by name, else by pattern."""
+    partitions = botocore.loaders.create_loader().load_data("partitions")["partitions"]
+    named = [p for p in partitions if region in p["regions"]]
+    patterned = [p for p in partitions if re.fullmatch(p["regionRegex"], region, flags=re.ASCII)]
+    return str((named or patterned)[0]["id"]) if named or patterned else None
 
 
 def provider_region() -> str | None:

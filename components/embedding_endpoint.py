@@ -183,8 +183,18 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             opts=self._child(),
         )
         # With a known endpoint name the component owns its log group, made before the endpoint
-        # so SageMaker writes into a group that has a retention.
-        logs = [] if args.endpoint_name is None else [operations.log_group(name, args, self)]
+        # so SageMaker writes into a group that has a retention (its own never expires).
+        logs: list[pulumi.Resource] = []
+        if args.endpoint_name is not None:
+            logs.append(
+                aws.cloudwatch.LogGroup(
+                    f"{name}-logs",
+                    name=f"{policies.ENDPOINT_LOG_GROUP_PREFIX}/{args.endpoint_name}",
+                    retention_in_days=args.log_retention_days,
+                    tags=self._tags,
+                    opts=self._child(),
+                )
+            )
         endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
             name=args.endpoint_name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pulumi
@@ -24,8 +24,10 @@ class Context:
     """How settings are read, and what only the deployment knows."""
 
     subject: str | None = None
-    config_keys: bool = False
-    """Whether to name settings by stack-config key (camelCase) rather than field name."""
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    """Config key by field name, where settings are named by config key (camelCase)."""
+    refused: frozenset[str] = frozenset()
+    """Settings refused before validation (a stack value that could not be read)."""
     component: str | None = None
     checks_region: bool = False
     """Whether to check `region`: False where an explicit provider decides it at deployment."""
@@ -57,17 +59,19 @@ def show(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
-def from_pydantic(detail: Any, model: type[BaseModel]) -> Problem:
+def from_pydantic(detail: Any, model: type[BaseModel], context: Context) -> Problem:
     """A pydantic error as a Problem: the setting as it was given, the entry, pydantic's reason
     (or ours, from a check), and the setting's description of what is allowed."""
-    key, *entry = detail["loc"] or ("",)
-    fields = {alias: field for name, field in model.model_fields.items()
-              for alias in (name, field.alias)}  # fmt: skip
-    field = fields.get(key)
-    if detail["type"] == "extra_forbidden" or field is None:
-        return Problem(str(key), f"unknown setting{suggestion(str(key), model.model_fields)}")
     value = detail["input"]
-    shown = "" if detail["type"] == "too_long" else f"{show(value)} "  # a list's own length
+    if not detail["loc"]:
+        return Problem("settings", f"{show(value)} is refused: give a mapping of names to values")
+    key, *entry = detail["loc"]
+    declared = {name: spec for n, spec in model.model_fields.items() for name in (n, spec.alias)}
+    if detail["type"] == "extra_forbidden" or key not in declared:
+        return Problem(str(key), f"unknown setting{suggestion(str(key), model.model_fields)}")
+    if detail["type"] == "too_long":
+        return Problem(key, f"has {len(value)} entries, over {detail['ctx']['max_length']}")
+    shown = f"{show(value)} "
     if entry and entry[-1] == "[key]":
         shown = f"key {shown}"
     elif entry and isinstance(entry[0], str):
@@ -76,8 +80,8 @@ def from_pydantic(detail: Any, model: type[BaseModel]) -> Problem:
         return Problem(str(key), f"{shown}{detail['ctx']['error']}")
     pattern = detail["type"] == "string_pattern_mismatch"  # pydantic would show the regex
     reason = "is not allowed" if pattern else f"is refused: {detail['msg']}"
-    description = " ".join((field.description or "").split())
-    return Problem(str(key), f"{shown}{reason}. {description}")
+    description = renamed(" ".join((declared[key].description or "").split()), context.aliases)
+    return Problem(key, f"{shown}{reason}. {description}")
 
 
 class InvalidSettingsError(pulumi.RunError):
@@ -99,18 +103,14 @@ class InvalidSettingsError(pulumi.RunError):
     def of(
         cls, problems: Iterable[Problem], context: Context, model: type[BaseModel]
     ) -> InvalidSettingsError:
-        """The problems in order (the component's name, the region, then the settings as
-        declared, then unknown names), each named as the caller names settings."""
-        keys = {name: field.alias or name for name, field in model.model_fields.items()}
-        if not context.config_keys:
-            keys = {name: name for name in keys}
-        order = [NAME, REGION, *keys.values()]
-        named = [
-            Problem(keys.get(p.setting, p.setting), renamed(p.message, keys))
-            for p in dict.fromkeys(problems)
-        ]
-        named.sort(key=lambda p: order.index(p.setting) if p.setting in order else len(order))
-        return cls(context.subject or model.__name__, named)
+        """The problems in order: the component's name, the region, then the settings as
+        declared (by the names the caller uses), then unknown names."""
+        order = [NAME, REGION, *(context.aliases.get(name, name) for name in model.model_fields)]
+        ordered = sorted(
+            dict.fromkeys(problems),
+            key=lambda p: order.index(p.setting) if p.setting in order else len(order),
+        )
+        return cls(context.subject or model.__name__, ordered)
 
     @property
     def settings(self) -> tuple[str, ...]:

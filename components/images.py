@@ -79,16 +79,10 @@ RUNTIMES: Final[dict[Runtime, RuntimeImages]] = {
                          tei.GPU_TAG_FOR_CPU_TAG, TEI_TAG),
 }  # fmt: skip
 
-# NVIDIA families the CUDA images run on.
-GPU_FAMILIES: Final = frozenset(
-    {"g4dn", "g5", "g6", "g6e", "g7", "g7e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en",
-     "p6-b200", "p6-b300"}
-)  # fmt: skip
 # Instances these x86 CPU and CUDA images cannot run on, and why.
 _UNSUPPORTED: Final = (
     (re.compile(r"(inf|trn)[0-9]+n?"), "AWS Neuron accelerators need a Neuron image"),
     (re.compile(r"dl1"), "Habana Gaudi accelerators need a Habana image"),
-    (re.compile(r"g4ad"), "AMD GPUs need a ROCm image"),
     (re.compile(r"p2"), "its K80 GPUs are too old for the CUDA builds of these images"),
     (re.compile(r"[a-z]+[0-9]+g[a-z]*|p6e-gb200"), "Graviton (Arm) CPUs need an Arm image"),
 )
@@ -99,7 +93,8 @@ def instance_family(instance_type: str) -> str:
 
 
 def is_gpu_instance(instance_type: str) -> bool:
-    return instance_family(instance_type) in GPU_FAMILIES
+    """SageMaker's g and p families have NVIDIA GPUs (those too old or on Arm are refused)."""
+    return instance_family(instance_type).startswith(("g", "p"))
 
 
 def why_unsupported(instance_type: str) -> str | None:

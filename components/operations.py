@@ -1,5 +1,5 @@
-"""What keeps an endpoint healthy in production: its log group, scaling and alarms, each made
-as children of the component, which decides which apply."""
+"""What keeps an endpoint healthy in production: scaling and alarms, each made as children of
+the component, which decides which apply."""
 
 from __future__ import annotations
 
@@ -9,25 +9,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.args import EmbeddingEndpointArgs
-from components.policies import ENDPOINT_LOG_GROUP_PREFIX
 
 VARIANT_NAME: Final = "AllTraffic"
 _MICROSECONDS: Final = {"ms": 1000, "s": 1_000_000}
 """SageMaker reports ModelLatency and ModelSetupTime in microseconds."""
-
-
-def log_group(
-    component: str, args: EmbeddingEndpointArgs, parent: pulumi.Resource
-) -> aws.cloudwatch.LogGroup:
-    """The group SageMaker writes to, made first so it has a retention (SageMaker's own never
-    expires)."""
-    return aws.cloudwatch.LogGroup(
-        f"{component}-logs",
-        name=f"{ENDPOINT_LOG_GROUP_PREFIX}/{args.endpoint_name}",
-        retention_in_days=args.log_retention_days,
-        tags=dict(args.tags) or None,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
 
 
 def autoscaling(

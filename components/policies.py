@@ -1,9 +1,6 @@
-"""IAM policy documents for the endpoint's execution role and its callers, as plain data.
-
-Kept free of Pulumi types so the exact statements can be read and tested as dictionaries. The
-permissions are those AWS documents for a CreateModel execution role, scoped as tightly as each
-action allows, instead of the reference's AmazonSageMakerFullAccess.
-"""
+"""IAM policy documents for the endpoint's execution role and its callers, as plain data: the
+permissions AWS documents for a CreateModel execution role, scoped as tightly as each action
+allows, instead of the reference's AmazonSageMakerFullAccess."""
 
 from __future__ import annotations
 
@@ -25,13 +22,8 @@ def _allow(sid: str, action: str | list[str], resource: str | list[str]) -> Poli
 
 def sagemaker_trust_policy() -> PolicyDocument:
     """Lets SageMaker assume the role to pull the image and write logs and metrics."""
-    return _document(
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "sagemaker.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    )
+    trust = {"Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    return _document({"Effect": "Allow", **trust})
 
 
 def execution_policy(

@@ -48,17 +48,17 @@ def _refuse(reason: Callable[[Any], str | None]) -> AfterValidator:
 
 
 def _token(value: object) -> object:
-    if value is None or isinstance(value, pulumi.Output) or (isinstance(value, str) and value):
+    if value is None or isinstance(value, pulumi.Output):
         return value
-    raise ValueError("is not allowed; use a Hub token: a string or an Output")
+    if isinstance(value, str) and value and value.strip() == value:
+        return value
+    raise ValueError("is not allowed; use a Hub token (no spaces around it): a string or an Output")
 
 
 def _instance_type(instance_type: str) -> str | None:
-    if instance_type not in aws_limits.instance_types():
-        similar = aws_limits.suggestion(instance_type, aws_limits.instance_types())
-        return (
-            f"is not a SageMaker endpoint instance type{similar or '; use one such as ml.m5.large'}"
-        )
+    if instance_type not in (known := aws_limits.instance_types()):
+        similar = aws_limits.suggestion(instance_type, known) or "; use one such as ml.m5.large"
+        return f"is not a SageMaker endpoint instance type{similar}"
     why = images.why_unsupported(instance_type)
     return f"cannot run these images: {why}; use an x86 CPU or NVIDIA GPU type" if why else None
 
@@ -119,7 +119,6 @@ class EndpointSettings(BaseModel):
     )
 
     # ---- What the endpoint serves, and how its container is set up
-
     endpoint_name: Annotated[str | None, aws_limits.string("sagemaker", "EndpointName")] = None
     """Fixed name of the endpoint that callers invoke: up to 63 letters, digits and hyphens,
     starting and ending with one. Unset (Python only), Pulumi names it after the component."""
@@ -162,7 +161,6 @@ class EndpointSettings(BaseModel):
     archive) instead of the container's token vectors (huggingface runtime)."""
 
     # ---- Where it runs, and how much of it: serverless capacity, or realtime instances
-
     mode: Literal["serverless", "realtime"] = "serverless"
     """Where the model runs: serverless (pay per request, cold starts) or realtime (instances;
     GPUs possible)."""
@@ -204,12 +202,11 @@ class EndpointSettings(BaseModel):
     """Realtime autoscaling, seconds after a scale-out before another scale-out."""
 
     # ---- Who it runs as
-
     role_arn: Annotated[
         str | None,
-        # IAM's pathType (/ or /.../ of visible ASCII) and roleNameType (1-64 of [\w+=,.@-]).
+        # IAM's roleNameType (1-64 of [\w+=,.@-]); the path as SageMaker's RoleArn pattern has it.
         StringConstraints(
-            pattern=rf"^{_ARN}:iam::[0-9]{{12}}:role/(?:[!-~]*/)?{_IAM_NAME}{{1,64}}$",
+            pattern=rf"^{_ARN}:iam::[0-9]{{12}}:role/(?:[A-Za-z0-9_+=,.@/-]*/)?{_IAM_NAME}{{1,64}}$",
             max_length=aws_limits.shape("sagemaker", "RoleArn")["max"],
         ),
     ] = None
@@ -232,7 +229,6 @@ class EndpointSettings(BaseModel):
     created."""
 
     # ---- What watches it: logs and alarms
-
     log_retention_days: Annotated[
         int | None,
         _refuse(lambda days: None if days in aws_limits.log_retention_days() else
@@ -255,7 +251,6 @@ class EndpointSettings(BaseModel):
     """Serverless, alarm when a cold start (ModelSetupTime) exceeds this many seconds."""
 
     # ---- Everything it creates
-
     tags: Annotated[
         Mapping[_TagKey, Annotated[str, aws_limits.string("sagemaker", "TagValue")]],
         Field(max_length=aws_limits.shape("sagemaker", "TagList")["max"]),

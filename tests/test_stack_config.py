@@ -266,7 +266,8 @@ def test_unusable_values_are_errors_naming_the_key(
         ("memorySizeMb", "memorySizeMb: unknown setting; did you mean memorySizeInMb?"),
         ("maxconcurrency", "maxconcurrency: unknown setting; did you mean maxConcurrency?"),
         ("region", "region: unknown setting; did you mean aws:region?"),
-        ("environment", "environment: unknown setting"),
+        ("environment", "environment: can be set only from Python: it has no flat text form"),
+        ("max_concurrency", "max_concurrency: unknown setting; did you mean maxConcurrency?"),
         ("colour", "colour: unknown setting"),
     ],
 )
@@ -422,3 +423,34 @@ def test_a_provider_key_under_the_projects_name_says_where_it_belongs(
     assert [str(problem) for problem in refused(harness).problems] == [
         "aws:region: is the AWS provider's; set `aws:region` without `alex-sagemaker:`"
     ]
+
+
+@pytest.mark.parametrize("variable", ["AWS_PROFILE", "AWS_CONFIG_FILE"])
+def test_an_unusable_aws_profile_does_not_break_the_checks(
+    pulumi_mocks: StartPulumi, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str
+) -> None:
+    broken = tmp_path / "config"
+    broken.write_text("[profile x\nregion = = =\n")
+    monkeypatch.setenv(variable, "nonexistent" if variable == "AWS_PROFILE" else str(broken))
+    harness = pulumi_mocks(region="eu-west-1", config=project_config(roleArn=ROLE))
+
+    assert read(harness).role_arn == ROLE
+
+
+ROLE = "arn:aws:iam::123456789012:role/r"
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"mode": "realtime", "instanceType": "ml.m5.large", "autoscalingMaxCapacity": "ten", "autoscalingTargetInvocations": "500"}, ["autoscalingMaxCapacity"]),
+        ({"mode": "realtime", "instanceType": "ml.m5.large", "autoscalingMaxCapacity": "ten", "autoscalingMinCapacity": "2"}, ["autoscalingMaxCapacity"]),
+        ({"sentenceEmbeddings": "yes", "roleArn": ROLE, "iamPropagationDelay": "30s"}, ["sentenceEmbeddings"]),
+    ],
+)  # fmt: skip
+def test_an_unreadable_value_is_refused_and_misleads_no_rule(
+    pulumi_mocks: StartPulumi, config: dict[str, str], expected: list[str]
+) -> None:
+    harness = pulumi_mocks(config=project_config(**config))
+
+    assert refused(harness).settings == tuple(expected)

@@ -135,7 +135,7 @@ def test_a_list_of_policies_is_kept_as_a_tuple() -> None:
         ({"managed_policy_arns": ["AmazonSageMakerFullAccess"]}, "managed_policy_arns: 'AmazonSageMakerFullAccess' is not allowed. Managed policies (arn:aws:iam::aws:policy/<name>"),
         ({"managed_policy_arns": "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"}, "managed_policy_arns: 'arn:aws:iam::aws:policy/AmazonSageMakerFullAccess' is refused: 'str' instances are not allowed as a Sequence value"),
         ({"managed_policy_arns": ["arn:aws:iam::aws:policy/X", "arn:aws:iam::123456789012:policy/X"]}, "names more than one policy X"),
-        ({"managed_policy_arns": [f"arn:aws:iam::aws:policy/p{i}" for i in range(21)]}, "managed_policy_arns: is refused: Value should have at most 20 items after validation, not 21"),
+        ({"managed_policy_arns": [f"arn:aws:iam::aws:policy/p{i}" for i in range(21)]}, "managed_policy_arns: has 21 entries, over 20"),
         ({"managed_policy_arns": ["arn:aws:iam::aws:policy/X"], "role_arn": ROLE}, "managed_policy_arns: cannot be combined with `role_arn`"),
         ({"environment": {"HF_MODEL_ID": "gpt2"}}, "environment: key 'HF_MODEL_ID' is set by the component; use `model_id`"),
         ({"environment": {"HF_API_TOKEN": "x"}}, "environment: key 'HF_API_TOKEN' is set by the component; use `hf_api_token`"),
@@ -153,7 +153,7 @@ def test_a_list_of_policies_is_kept_as_a_tuple() -> None:
         ({"tags": {"team": "ml#1"}}, "tags: value of 'team': 'ml#1' is not allowed. Tags for every taggable resource"),
         ({"tags": {"team": "ml\tops"}}, "tags: value of 'team': 'ml\\tops' is not allowed"),
         ({"tags": {"team": "ml\n"}}, "tags: value of 'team': 'ml\\n' is not allowed"),
-        ({"tags": {f"k{i}": "v" for i in range(51)}}, "tags: is refused: Dictionary should have at most 50 items"),
+        ({"tags": {f"k{i}": "v" for i in range(51)}}, "tags: has 51 entries, over 50"),
         ({"sentence_embeddings": "yes"}, "sentence_embeddings: 'yes' is refused: Input should be a valid boolean"),
         ({"log_retention_days": 10}, "log_retention_days: 10 is not a retention CloudWatch accepts: (1, 3, 5, 7, 14, 30, 60"),
         ({"alarm_topic_arn": "ml-alerts"}, "alarm_topic_arn: 'ml-alerts' is not allowed. SNS topic (arn:aws:sns:<region>:<account>:<topic>)"),
@@ -459,4 +459,32 @@ def test_a_gpu_instance_runs_the_gpu_build_of_a_release_or_the_gpu_tag_given() -
     )
     assert EmbeddingEndpointArgs(**REALTIME).effective_image_tag == (
         "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        # The token rule reads neither the environment nor anything else that was refused.
+        ({"runtime": "tei", "image_tag": "2.0.1-tei1.4.0-cpu-py310-ubuntu22.04", "hf_api_token": "hf_x", "environment": {"1bad": "x"}},
+         ["hf_api_token", "environment"]),
+        ({"role_arn": "arn:aws:iam::123456789012:role/a!b/x"}, ["role_arn"]),
+        ({"runtime": "tei", "environment": {"MAX_BATCH_TOKENS": "9" * 30}}, ["environment"]),
+        ({"hf_api_token": "hf_abc\n"}, ["hf_api_token"]),
+        ({"hf_api_token": " "}, ["hf_api_token"]),
+    ],
+)  # fmt: skip
+def test_what_a_hostile_review_found_is_refused(
+    settings: dict[str, Any], expected: list[str]
+) -> None:
+    assert [problem.split(":")[0] for problem in problems(**settings)] == expected
+
+
+@pytest.mark.parametrize("data", [{1: 2}, [1, 2], None, "abc"])
+def test_data_that_is_no_mapping_of_names_is_a_settings_error(data: Any) -> None:
+    with pytest.raises(InvalidSettingsError) as raised:
+        EmbeddingEndpointArgs.model_validate(data)
+
+    assert raised.value.problems[0].message.endswith(
+        "unknown setting" if isinstance(data, dict) else "give a mapping of names to values"
     )
