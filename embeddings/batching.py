@@ -24,8 +24,7 @@ ASCII_CHARS_PER_TOKEN: Final = 3.0
 
 
 def estimate_tokens(text: str, max_length: int | None) -> int:
-    """ASCII at 3 characters a token, any other character (CJK, emoji) a token of its own, plus
-    [CLS] and [SEP]; capped where the tokenizer truncates."""
+    """ASCII at 3 characters a token, others (CJK, emoji) one each, [CLS], [SEP]; capped."""
     ascii_chars = sum(char.isascii() for char in text)
     tokens = math.ceil(ascii_chars / ASCII_CHARS_PER_TOKEN) + len(text) - ascii_chars + 2
     return tokens if max_length is None else min(tokens, max_length)
@@ -55,8 +54,8 @@ def plan_batches(
     max_texts: int,
     limit_bytes: int = PAYLOAD_LIMIT_BYTES,
 ) -> list[range]:
-    """Consecutive index ranges covering every text once, in order. A text too large on its own
-    still gets a batch of its own: the endpoint decides, and its refusal is reported clearly."""
+    """Consecutive ranges covering every text once, in order; a text too large alone still gets
+    a batch: the endpoint decides, and its refusal is reported clearly."""
     budget = limit_bytes * SAFETY_FACTOR
     batches: list[range] = []
     start = sent = received = 0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -15,10 +17,17 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from embeddings.client import MAX_CONCURRENCY, EmbeddingClient
+from embeddings.client import DEFAULT_DEADLINE_SECONDS, MAX_CONCURRENCY, EmbeddingClient
 from embeddings.endpoint import describe_endpoint, runs_tei, serving_setup, tail, wait_in_service
-from embeddings.errors import ConfigurationError, EmbeddingError, InvalidInputError, from_botocore
+from embeddings.errors import (
+    ConfigurationError,
+    EmbeddingError,
+    InvalidInputError,
+    describe,
+    from_botocore,
+)
 from embeddings.progress import TerminalProgress
+from embeddings.retrying import RetryPolicy
 from embeddings.settings import DEFAULT_ENDPOINT_NAME, resolve
 
 if TYPE_CHECKING:
@@ -26,21 +35,17 @@ if TYPE_CHECKING:
 
 N = TypeVar("N", int, float)
 DEFAULT_LOCAL_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-VERIFY_TEXT = "vectorize me"
 
 
 def _bounded(kind: type[N], low: N, high: N) -> Callable[[str], N]:
     """An argparse type: a number of `kind` from `low` to `high`, or an error that says so."""
-    noun = "whole number" if kind is int else "number"
 
     def parse(text: str) -> N:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or not low <= value <= high:  # NaN compares false too
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {noun} from {low} to {high}")
-        return value
+        with contextlib.suppress(ValueError):
+            if low <= (value := kind(text)) <= high:  # NaN compares false
+                return value
+        noun = "whole number" if kind is int else "number"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {noun} from {low} to {high}")
 
     return parse
 
@@ -61,6 +66,25 @@ def _target(args: argparse.Namespace) -> tuple[boto3.Session, str, str]:
     return (session, *resolve(args.endpoint, args.region, session))
 
 
+def _client(args: argparse.Namespace, **options: Any) -> EmbeddingClient:
+    """A client that says so on stderr when it first retries an error of a kind: a cold start,
+    a wrong region or a local endpoint not started is otherwise minutes of silence."""
+    seen: set[str] = set()
+
+    def note(attempt: int, error: BaseException, pause: float) -> None:
+        kind = describe(error).split(":")[0]
+        if kind not in seen:
+            seen.add(kind)
+            print(
+                f"retrying until the {DEFAULT_DEADLINE_SECONDS:.0f} s deadline: {describe(error)}",
+                file=sys.stderr,
+            )
+
+    session, endpoint, region = _target(args)
+    policy = RetryPolicy(deadline_seconds=DEFAULT_DEADLINE_SECONDS, on_retry=note)
+    return EmbeddingClient(endpoint, region, session=session, retry_policy=policy, **options)
+
+
 def _read_payload(path: Path) -> dict[str, Any]:
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
@@ -78,7 +102,7 @@ def _read_payload(path: Path) -> dict[str, Any]:
     return payload
 
 
-def command_invoke(args: argparse.Namespace, out: TextIO) -> int:
+def command_invoke(args: argparse.Namespace, out: TextIO | None) -> int:
     if bool(args.texts) == bool(args.file):
         raise InvalidInputError("give either TEXT arguments or --file PATH, not both or neither")
     if args.raw and args.concurrency != 1:
@@ -87,11 +111,8 @@ def command_invoke(args: argparse.Namespace, out: TextIO) -> int:
         payload = _read_payload(Path(args.file))
     else:
         payload = {"inputs": args.texts[0] if len(args.texts) == 1 else args.texts}
-    session, endpoint, region = _target(args)
     progress = TerminalProgress(sys.stderr)
-    client = EmbeddingClient(
-        endpoint, region, session=session, concurrency=args.concurrency, on_progress=progress
-    )
+    client = _client(args, concurrency=args.concurrency, on_progress=progress)
     inputs = payload["inputs"]
     if args.raw:
         result = client.invoke_raw(payload)
@@ -101,15 +122,11 @@ def command_invoke(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             progress.finish()
         result = vectors[0] if isinstance(inputs, str) else vectors
-    out.write(json.dumps(result) + "\n")
+    print(json.dumps(result), file=out)
     return 0
 
 
-def _time(value: Any) -> str:
-    return str(value.isoformat(sep=" ", timespec="seconds")) if value else "-"
-
-
-def command_status(args: argparse.Namespace, out: TextIO) -> int:
+def command_status(args: argparse.Namespace, out: TextIO | None) -> int:
     session, endpoint, region = _target(args)
     status = describe_endpoint(session.client("sagemaker", region_name=region), endpoint)
     rows = {
@@ -117,26 +134,26 @@ def command_status(args: argparse.Namespace, out: TextIO) -> int:
         "region": region,
         "status": status["EndpointStatus"],
         "config": status.get("EndpointConfigName", "-"),
-        "created": _time(status.get("CreationTime")),
-        "modified": _time(status.get("LastModifiedTime")),
+        "created": str(status.get("CreationTime", "-"))[:19],  # to the second, no zone
+        "modified": str(status.get("LastModifiedTime", "-"))[:19],
         "failure": status.get("FailureReason"),
     }
-    out.writelines(f"{label:<9}{value}\n" for label, value in rows.items() if value)
+    print("\n".join(f"{label:<9}{value}" for label, value in rows.items() if value), file=out)
     return 0 if status["EndpointStatus"] == "InService" else 1
 
 
-def command_wait(args: argparse.Namespace, out: TextIO) -> int:
+def command_wait(args: argparse.Namespace, out: TextIO | None) -> int:
     session, endpoint, region = _target(args)
     final = wait_in_service(
         session.client("sagemaker", region_name=region),
         endpoint,
         delay_seconds=args.delay,
         max_attempts=args.max_attempts,
-        on_status=lambda status, elapsed: print(
-            f"{elapsed:6.0f} s  {status}", file=out, flush=True
+        on_status=lambda status, seconds: print(
+            f"{seconds:6.0f} s  {status}", file=out, flush=True
         ),
     )
-    out.write(f"endpoint {final['EndpointName']} is {final['EndpointStatus']} in {region}\n")
+    print(f"endpoint {final['EndpointName']} is {final['EndpointStatus']} in {region}", file=out)
     return 0
 
 
@@ -155,16 +172,15 @@ def _capacity(variant: ProductionVariantOutputTypeDef) -> str:
     return "has neither serverless capacity nor instances"
 
 
-def command_verify(args: argparse.Namespace, out: TextIO) -> int:
-    """A checklist: the endpoint InService, serverless or instances, the expected model (TEI or
-    the HF container's feature-extraction task), and a unit vector of the expected dimension."""
+def command_verify(args: argparse.Namespace, out: TextIO | None) -> int:
+    """InService, capacity, the expected model (TEI, or the HF task), a unit vector of the size."""
     session, endpoint, region = _target(args)
     sagemaker = session.client("sagemaker", region_name=region)
     failures = 0
 
     def check(passed: bool, text: str) -> None:
         nonlocal failures
-        out.write(f"[{'ok' if passed else 'FAIL'}] {text}\n")
+        print(f"[{'ok' if passed else 'FAIL'}] {text}", file=out)
         failures += not passed
 
     def attempt(text: str, action: Callable[[], Any]) -> Any:
@@ -180,7 +196,7 @@ def command_verify(args: argparse.Namespace, out: TextIO) -> int:
     )
     in_service = status is not None and status["EndpointStatus"] == "InService"
     if status is None:
-        out.write("[skip] configuration and model (no endpoint)\n")
+        print("[skip] configuration and model (no endpoint)", file=out)
     else:
         reason = f" ({status['FailureReason']})" if status.get("FailureReason") else ""
         check(in_service, f"endpoint {endpoint} in {region} is {status['EndpointStatus']}{reason}")
@@ -194,18 +210,15 @@ def command_verify(args: argparse.Namespace, out: TextIO) -> int:
             )
             environment, image = container.get("Environment", {}), container.get("Image", "")
             model_id, task = environment.get("HF_MODEL_ID"), environment.get("HF_TASK")
-            model = f"model {variant['ModelName']}: HF_MODEL_ID={model_id}"
-            if runs_tei(image):  # Text Embeddings Inference pools and reads no task
-                ignored = f", HF_TASK={task} (TEI reads no task)" if task is not None else ""
-                check(
-                    bool(model_id) and task is None,
-                    f"{model}, Text Embeddings Inference ({image.rsplit('/', 1)[-1]}){ignored}",
-                )
-            else:
-                check(bool(model_id) and task == "feature-extraction", f"{model}, HF_TASK={task}")
+            tei = runs_tei(image)  # Text Embeddings Inference pools and reads no task
+            text = f"model {variant['ModelName']}: HF_MODEL_ID={model_id}"
+            text += f", Text Embeddings Inference ({image.rsplit('/', 1)[-1]})" if tei else ""
+            text += (f", HF_TASK={task}" if task or not tei else "") + (
+                " (TEI reads no task)" if tei and task else ""
+            )
+            check(bool(model_id) and task == (None if tei else "feature-extraction"), text)
     if in_service:
-        client = EmbeddingClient(endpoint, region, session=session)
-        vector = attempt("invocation", lambda: client.embed_one(args.text))
+        vector = attempt("invocation", lambda: _client(args).embed_one(args.text))
         if vector is not None:
             norm = math.sqrt(math.fsum(x * x for x in vector))
             check(
@@ -214,12 +227,12 @@ def command_verify(args: argparse.Namespace, out: TextIO) -> int:
                 f"{args.dimension}), norm {norm:.6f}",
             )
     else:
-        out.write("[skip] invocation (endpoint not InService)\n")
-    out.write("verified\n" if failures == 0 else f"{failures} check(s) failed\n")
+        print("[skip] invocation (endpoint not InService)", file=out)
+    print("verified" if failures == 0 else f"{failures} check(s) failed", file=out)
     return 0 if failures == 0 else 1
 
 
-def command_logs(args: argparse.Namespace, out: TextIO) -> int:
+def command_logs(args: argparse.Namespace, out: TextIO | None) -> int:
     session, endpoint, region = _target(args)
     count = tail(
         session.client("logs", region_name=region),
@@ -230,13 +243,12 @@ def command_logs(args: argparse.Namespace, out: TextIO) -> int:
         poll_seconds=args.poll,
     )
     if count == 0:
-        out.write(f"no log events in the last {args.since}\n")
+        print(f"no log events in the last {args.since}", file=out)
     return 0
 
 
-def command_serve(args: argparse.Namespace, out: TextIO) -> int:
+def command_serve(args: argparse.Namespace, out: TextIO | None) -> int:
     import logging
-    import os
 
     from container import INFERENCE_SCRIPT
     from embeddings.server import ServeOptions, serve
@@ -301,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_argument("--delay", type=delay, default=30, help="seconds between checks (30)")
     wait.add_argument("--max-attempts", type=attempts, default=120, help="checks at most (120)")
     verify = command("verify", command_verify, "check the deployment end to end")
-    verify.add_argument("--text", default=VERIFY_TEXT, help=f"text to embed ({VERIFY_TEXT!r})")
+    verify.add_argument("--text", default="vectorize me", help="text to embed (vectorize me)")
     dimension = _bounded(int, 1, 100_000)
     verify.add_argument("--dimension", type=dimension, default=384, help="expected (384)")
     logs = command("logs", command_logs, "print the endpoint's CloudWatch log events")
@@ -324,26 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", help=f"Hub id or directory ($HF_MODEL_ID, {DEFAULT_LOCAL_MODEL})")
     serve.add_argument("--task", help="pipeline task ($HF_TASK, feature-extraction)")
     serve.add_argument("--revision", help="Hub revision ($HF_MODEL_REVISION)")
-    serve.add_argument(
-        "--max-concurrency",
-        type=int,
-        default=4,
-        metavar="N",
-        help="calls in progress at once, one running (4); more get ThrottlingException",
-    )
+    many = "calls at once, one running (4); more get ThrottlingException"
+    serve.add_argument("--max-concurrency", type=int, default=4, metavar="N", help=many)
     serve.add_argument("--endpoint-name", help="answer only this endpoint name (default: any)")
     serve.add_argument("--serverless", action="store_true", help="4 MB limits instead of 6 MB")
+    runtimes = "huggingface (the SageMaker HF image, default) or tei (Text Embeddings Inference)"
     serve.add_argument(
-        "--runtime",
-        choices=("huggingface", "tei"),
-        default="huggingface",
-        help="the SageMaker HuggingFace image (default) or Text Embeddings Inference 1.8.2",
+        "--runtime", choices=("huggingface", "tei"), default="huggingface", help=runtimes
     )
-    serve.add_argument(
-        "--sentence-embeddings",
-        action="store_true",
-        help="serve through container/inference.py: one pooled vector per text",
-    )
+    pooled = "serve through container/inference.py: one pooled vector per text"
+    serve.add_argument("--sentence-embeddings", action="store_true", help=pooled)
     return parser
 
 
@@ -356,9 +358,12 @@ def _one_line(error: BaseException) -> str:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args, out or sys.stdout))
+        return int(args.handler(args, out))  # print(file=None): stdout, or nothing if closed
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader left (`| head`): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (EmbeddingError, ClientError, BotoCoreError) as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 1

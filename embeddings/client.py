@@ -1,6 +1,5 @@
-"""`EmbeddingClient`: sentence embeddings from the SageMaker endpoint, from any Python code.
-docs/client.md says what it promises: deadline, retries, batching, pooling, concurrency, errors.
-"""
+"""`EmbeddingClient`: sentence embeddings from the SageMaker endpoint, from any Python code
+(docs/client.md says what it promises: deadline, retries, batching, concurrency, errors)."""
 
 from __future__ import annotations
 
@@ -57,8 +56,20 @@ def _option_problems(options: dict[str, Any]) -> list[str]:
         if not (type(options[name]) is int and 1 <= options[name] <= high)
         and not (name == "max_length" and options[name] is None)
     ]
+    kinds: dict[str, Any] = {
+        "endpoint_name": str,
+        "region": str,
+        "session": boto3.Session,
+        "retry_policy": RetryPolicy,
+        "on_progress": Callable,
+    }
+    problems += [
+        f"{name}={options[name]!r}: give a {kind.__name__} or None"
+        for name, kind in kinds.items()
+        if not isinstance(options[name], kind | None)
+    ]
     seconds = {name: options[name] for name in ("read_timeout_seconds", "deadline_seconds")}
-    if options["retry_policy"] is not None:
+    if isinstance(options["retry_policy"], RetryPolicy):
         seconds["retry_policy.deadline_seconds"] = options["retry_policy"].deadline_seconds
     problems += [
         f"{name}={value!r}: give a finite number of seconds above 0"
@@ -68,9 +79,19 @@ def _option_problems(options: dict[str, Any]) -> list[str]:
     ]
     if options["retry_policy"] is not None and options["deadline_seconds"] is not None:
         problems.append("deadline_seconds and retry_policy both given: the policy has a deadline")
-    if not (options["on_progress"] is None or callable(options["on_progress"])):
-        problems.append(f"on_progress={options['on_progress']!r}: give a function or None")
     return problems
+
+
+def _text_problem(text: object) -> str:
+    if not isinstance(text, str):
+        return f"{type(text).__name__}, not a string"
+    if not text.strip():
+        return "empty or whitespace"
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: bytes a terminal or file could not decode
+        return "not valid Unicode (it holds a lone surrogate, as undecodable bytes become)"
+    return ""
 
 
 def check_texts(texts: object) -> list[str]:
@@ -83,11 +104,9 @@ def check_texts(texts: object) -> list[str]:
     if not texts:
         raise InvalidInputError("texts is empty; pass at least one text")
     problems = [
-        f"text {index} is {type(text).__name__}, not a string"
-        if not isinstance(text, str)
-        else f"text {index} is empty or whitespace"
+        f"text {index} is {problem}"
         for index, text in enumerate(texts)
-        if not isinstance(text, str) or not text.strip()
+        if (problem := _text_problem(text))
     ]
     if problems:
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -98,13 +117,9 @@ def check_texts(texts: object) -> list[str]:
 
 
 class EmbeddingClient:
-    """Sentence embeddings (mean-pooled, L2-normalised) from a SageMaker embedding endpoint.
-
-    Works with the stock HuggingFace container (token vectors, pooled here) and with endpoints
-    that pool themselves (the sentence-embedding handler, TEI). Texts go in as few requests as
-    fit the payload limits; cold starts and throttling are retried until the deadline; every
-    text gets exactly one embedding, in input order, or the call raises an EmbeddingError.
-    """
+    """Sentence embeddings (mean-pooled, L2-normalised) from the stock HuggingFace container's
+    token vectors or from an endpoint that pools (the sentence-embedding handler, TEI): exactly
+    one per text, in input order, or an EmbeddingError."""
 
     def __init__(
         self,
@@ -158,33 +173,27 @@ class EmbeddingClient:
         checked = check_texts(texts)
         results: list[Vector] = [[] for _ in checked]
         started, done, reporting = time.monotonic(), 0, threading.Lock()
-        stop = threading.Event()
 
-        def run(batch: range) -> None:
+        def run(batch: range, stop: threading.Event) -> None:
             nonlocal done
             self._embed_range(checked, batch, results, stop)
             with reporting:
                 done += len(batch)
-                if self.on_progress is not None:
+                if self.on_progress is not None and not stop.is_set():
                     self.on_progress(done, len(checked), time.monotonic() - started)
 
-        first = 0
-        if self._dimension is None:  # the first answer tells token-level from pooled output
-            batch = self._plan(checked)[0]
-            run(batch)
-            first = batch.stop
-        rest = [range(first + b.start, first + b.stop) for b in self._plan(checked[first:])]
-        if self.concurrency == 1 or len(rest) <= 1:
-            for batch in rest:
-                run(batch)
-        else:
-            _in_parallel(run, rest, self.concurrency, stop)
+        # Until an answer tells token-level from pooled output, one batch goes alone.
+        first = self._plan(checked)[:1] if self._dimension is None else []
+        _in_parallel(run, first, 1)
+        offset = first[0].stop if first else 0
+        rest = self._plan(checked[offset:])
+        _in_parallel(
+            run, [range(offset + b.start, offset + b.stop) for b in rest], self.concurrency
+        )
         return results
 
     def embed_one(self, text: str) -> Vector:
         """The sentence embedding of one text."""
-        if not isinstance(text, str):
-            raise InvalidInputError(f"text must be a string, got {type(text).__name__}")
         return self.embed([text])[0]
 
     def invoke_raw(self, payload: Any) -> Any:
@@ -217,8 +226,7 @@ class EmbeddingClient:
         stop: threading.Event,
         learnings: int = 0,
     ) -> None:
-        """Embed texts[indices] into results, splitting the batch when the service refuses it
-        for its size or the container names a smaller batch limit (TEI)."""
+        """texts[indices] into results, split when refused for size or over TEI's batch limit."""
         batch = texts[indices.start : indices.stop]
         try:
             answer = self._invoke(json.dumps(self.payload(batch)).encode(), stop)
@@ -260,9 +268,7 @@ class EmbeddingClient:
             self._embed_range(texts, part, results, stop, learnings)
 
     def _set_read_timeout(self, context: dict[str, Any], **_: Any) -> None:
-        timeout = getattr(self._attempt, "read_timeout", None)
-        if timeout is not None:
-            context["read_timeout"] = timeout
+        context["read_timeout"] = self._attempt.read_timeout  # set by _invoke for each attempt
 
     def _invoke(self, body: bytes, stop: threading.Event | None = None) -> Any:
         """One request, retried by the policy; the answer as JSON, or an EmbeddingError."""
@@ -315,25 +321,20 @@ def _reworded(error: EmbeddingError, saying: str) -> EmbeddingError:
 
 
 def _in_parallel(
-    run: Callable[[range], None], batches: list[range], workers: int, stop: threading.Event
+    run: Callable[[range, threading.Event], None], batches: list[range], workers: int
 ) -> None:
-    """`run` each batch on up to `workers` daemon threads (so an exiting interpreter does not
-    wait for a request in flight). The first failure, or Ctrl-C, sets `stop`: no batch starts
-    after it, requests in flight make no further attempt, and it is raised at once."""
-    pending = iter(batches)
-    lock = threading.Lock()
+    """`run` each batch on up to `workers` daemon threads (an exiting interpreter does not wait
+    for a request in flight). The first failure, or Ctrl-C, sets `stop`: no batch starts after
+    it, requests in flight make no further attempt, and it is raised at once."""
+    pending, lock, stop = iter(batches), threading.Lock(), threading.Event()
     failures: list[BaseException] = []
     running = min(workers, len(batches))
 
     def work() -> None:
         nonlocal running
         try:
-            while not stop.is_set():
-                with lock:
-                    batch = next(pending, None)
-                if batch is None:
-                    break
-                run(batch)
+            while not stop.is_set() and (batch := next(pending, None)) is not None:  # GIL-atomic
+                run(batch, stop)
         except StoppedError:
             pass
         except BaseException as error:  # handed to the calling thread
@@ -347,7 +348,7 @@ def _in_parallel(
     for number in range(running):
         threading.Thread(target=work, name=f"embed-{number}", daemon=True).start()
     try:
-        while not stop.wait(JOIN_SECONDS):  # woken now and then, so that Ctrl-C is heard
+        while running and not stop.wait(JOIN_SECONDS):  # wakes now and then to hear Ctrl-C
             pass
     finally:
         stop.set()

@@ -55,16 +55,15 @@ def serving_setup(
     client: SageMakerClient, config_name: str
 ) -> tuple[ProductionVariantOutputTypeDef, ContainerDefinitionOutputTypeDef]:
     """The configuration's first (for this project: only) variant, and its model's container."""
-    variant = client.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][
-        0
+    [variant, *_] = client.describe_endpoint_config(EndpointConfigName=config_name)[
+        "ProductionVariants"
     ]
     model = client.describe_model(ModelName=variant["ModelName"])
     return variant, model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
 
 
 def runs_tei(image: str) -> bool:
-    """Whether the image is Text Embeddings Inference (the `tei` or `tei-cpu` repository; the
-    local endpoint's too): it pools, and has no task."""
+    """Whether the image is TEI's (`tei` or `tei-cpu`, the local endpoint's too): it pools."""
     repository = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
     return repository in (tei.GPU_REPOSITORY, tei.CPU_REPOSITORY)
 
@@ -127,9 +126,8 @@ def tail(
     poll_seconds: float = 5.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Emit `/aws/sagemaker/Endpoints/<endpoint>`'s events from `since` ago, each once, oldest
-    first; then poll for new ones every `poll_seconds` for `follow_seconds`. Returns how many
-    events were emitted."""
+    """Emit the endpoint's log events from `since` ago, each once, oldest first, polling for new
+    ones every `poll_seconds` for `follow_seconds`; returns how many were emitted."""
     group = f"/aws/sagemaker/Endpoints/{endpoint_name}"
     start, seen = max(datetime.now(UTC) - since, datetime.fromtimestamp(0, UTC)), set()
     deadline = time.monotonic() + follow_seconds

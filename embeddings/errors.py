@@ -1,8 +1,6 @@
-"""Errors the embeddings client and command line raise, each with a message a person can act on.
-
-Every failure of `embed`, `embed_one` and `invoke_raw` is an `EmbeddingError`; those the service
-answered carry its error `code` and `service_message` as well.
-"""
+"""Errors the client and command line raise, each with a message a person can act on: every
+failure is an `EmbeddingError`, and those the service answered carry its `code` and
+`service_message`."""
 
 from __future__ import annotations
 
@@ -77,10 +75,11 @@ class EndpointNotFoundError(EmbeddingError):
             message += "; check the region (the deployed one is `pulumi stack output region`) "
             message += "and pass --region or set DEFAULT_AWS_REGION"
         else:  # an AWS_ENDPOINT_URL stand-in, such as the local endpoint
-            message += f" at {endpoint_url} (the AWS_ENDPOINT_URL in use); a local endpoint "
             message += (
-                "(`python -m embeddings serve`) answers any name, or only its --endpoint-name"
+                f" at {endpoint_url} (the AWS_ENDPOINT_URL in use); a local endpoint (`python"
             )
+            message += " -m embeddings serve`) answers the name its --endpoint-name gives, or any "
+            message += "name without one"
         super().__init__(message, code="ValidationError", service_message=service_message)
 
 
@@ -89,7 +88,8 @@ def error_code(error: ClientError) -> str:
 
 
 def error_message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", ""))
+    """The service's message, cut at 2,000 characters: an endpoint may answer anything."""
+    return str(error.response.get("Error", {}).get("Message", ""))[:2000]
 
 
 def describe(error: BaseException) -> str:
@@ -108,8 +108,8 @@ def is_not_found(error: ClientError) -> bool:
 
 def container_status(error: ClientError) -> int | None:
     """The container's own status behind a ModelError (SageMaker answers 424 around it)."""
-    status = str(error.response.get("OriginalStatusCode", ""))
-    return int(status) if status.isascii() and status.isdigit() and len(status) <= 3 else None
+    status = error.response.get("OriginalStatusCode")
+    return status if isinstance(status, int) else None
 
 
 def from_botocore(

@@ -1,11 +1,8 @@
-"""Turn whatever the endpoint returned into one sentence embedding per input text.
-
-The stock HuggingFace container runs the `feature-extraction` pipeline, which returns one vector
-per token: `[1][tokens][dim]` per input. The model's own sentence embedding is the mean over the
-token axis, L2-normalised (the reference app's first-token vector has a cosine of about 0.5 to
-it). Endpoints that pool (our handler, TEI) return `[dim]` per input, possibly wrapped as
-`{"embeddings": ...}`. Anything else is an error that shows what came back.
-"""
+"""One sentence embedding per text from whatever the endpoint returned. The stock container's
+`feature-extraction` pipeline gives `[1][tokens][dim]` per input, whose mean over the tokens,
+L2-normalised, is the model's own embedding (the reference app's first-token vector has a cosine
+of about 0.5 to it); endpoints that pool give `[dim]`, possibly as `{"embeddings": ...}`.
+Anything else is an error that shows what came back."""
 
 from __future__ import annotations
 
@@ -29,11 +26,7 @@ def describe_shape(value: Any) -> str:
             break
         value = value[0]
     shape = "".join(dims[:6]) + (f"...({len(dims) - 6} more levels)" if len(dims) > 6 else "")
-    if isinstance(value, dict):
-        leaf = "object with keys " + ", ".join(sorted(map(str, value)))[:80]
-    else:
-        leaf = type(value).__name__
-    return f"{shape} of {leaf}" if dims else leaf
+    return f"{shape} of {type(value).__name__}" if dims else type(value).__name__
 
 
 def _unexpected(body: Any, expected: str) -> UnexpectedResponseError:
@@ -66,28 +59,22 @@ def _unit(vector: Vector) -> Vector:
 
 def _embedding(item: Any) -> tuple[Vector, Layout]:
     """One input's output: token vectors `[1][T][D]` or `[T][D]`, or a pooled `[D]`."""
-    pooled = _is_vector(item)
-    if not pooled and isinstance(item, list) and len(item) == 1 and _is_matrix(item[0]):
+    if isinstance(item, list) and len(item) == 1 and _is_matrix(item[0]):
         item = item[0]
-    elif not pooled and not _is_matrix(item):
+    pooled = _is_vector(item)
+    if not (pooled or _is_matrix(item)):
         raise _unexpected(item, "[1][tokens][dim] token vectors or a [dim] embedding per text")
-    if not pooled and len({len(row) for row in item}) > 1:
-        raise UnexpectedResponseError(
-            "the endpoint returned token vectors of different dimensions: "
-            f"{sorted({len(row) for row in item})}"
-        )
-    try:  # an integer literal past any float overflows; inf and -inf do not add up
+    try:  # a ragged matrix does not zip, an integer past any float overflows, inf - inf fails
         if pooled:
             return _unit([float(x) for x in item]), "pooled"
         mean = [math.fsum(map(float, column)) / len(item) for column in zip(*item, strict=True)]
         return _unit(mean), "tokens"
     except (OverflowError, ValueError):
-        raise _unexpected(item, "finite numbers a float can hold") from None
+        raise _unexpected(item, "vectors of one dimension and numbers a float holds") from None
 
 
 def sentence_embeddings(body: Any, count: int) -> tuple[list[Vector], Layout]:
-    """One unit-length embedding per text, in order, and whether the endpoint sent token vectors
-    or pooled ones."""
+    """One unit vector per text, in order, and whether the endpoint sent tokens or pooled."""
     if isinstance(body, dict) and "embeddings" in body:
         body = body["embeddings"]
     # A lone text may come without the batch dimension: `[D]` pooled or `[T][D]` tokens. A

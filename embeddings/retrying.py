@@ -1,19 +1,8 @@
-"""Riding out cold starts, throttling and dropped connections: retries within one deadline,
-and fewer requests in flight while the endpoint throttles.
-
-botocore's own retries are off: each of its attempts would wait a full read timeout on top of any
-deadline. tenacity makes the attempts, with capped exponential backoff and full jitter, a pause
-that would pass the deadline cut to leave one last attempt; each attempt is told what is left of
-the deadline, which the client makes its read timeout (docs/client.md says what that bounds).
-
-A serverless endpoint serves up to its MaxConcurrency requests at once and throttles the rest, as
-does an account's quota. `AdaptiveLimit` starts at the client's concurrency; a throttling answer
-halves it (never below 1), and each run of as many successes as the limit raises it by one
-(additive increase, multiplicative decrease, as TCP does). A slot is held for one attempt, so a
-throttled request waits for a place again before it retries. Throttling answers to requests sent
-before the last halving count once: they were sent under the older limit, and halving for each
-would drive the limit to 1.
-"""
+"""Riding out cold starts, throttling and dropped connections: retries within one deadline, and
+fewer requests in flight while the endpoint throttles. botocore's own retries are off (each would
+wait a full read timeout past any deadline); tenacity makes the attempts, with capped exponential
+backoff and full jitter, a pause that would pass the deadline cut to leave one last attempt, and
+each attempt is told what is left of the deadline (docs/client.md says what that bounds)."""
 
 from __future__ import annotations
 
@@ -46,8 +35,7 @@ RETRYABLE_CODES: Final = (
 """Throttling, a serverless cold start (ModelNotReadyException), the service's own faults."""
 RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
 TRANSIENT_EXCEPTIONS: Final = (botocore_errors.ConnectionError, botocore_errors.HTTPClientError)
-"""Connecting failed or timed out, a read timed out, the connection dropped (also while the
-answer's body came): the classes botocore's own standard retry mode retries."""
+"""Connect or read failed, timed out or dropped: what botocore's standard retry mode retries."""
 
 
 class StoppedError(Exception):
@@ -139,6 +127,12 @@ class RetryPolicy:
 
 
 class AdaptiveLimit:
+    """Requests in flight, at most `limit`: it starts at the client's concurrency, a throttling
+    answer halves it (never below 1), each run of `limit` successes raises it by one (as TCP
+    does). A slot is held for one attempt, so a throttled request queues again before it
+    retries; answers to requests sent before the last halving count once, or each of them would
+    halve it again and drive it to 1."""
+
     def __init__(self, ceiling: int) -> None:
         self.ceiling = self.limit = ceiling
         self.in_flight = self._successes = self._generation = 0
@@ -146,8 +140,7 @@ class AdaptiveLimit:
 
     @contextmanager
     def slot(self) -> Iterator[int]:
-        """Wait until fewer than `limit` requests are in flight and hold a place; gives the
-        limit's generation, for `throttled`."""
+        """Hold a place once fewer than `limit` are in flight; gives the generation it is in."""
         with self._changed:
             self._changed.wait_for(lambda: self.in_flight < self.limit)
             self.in_flight += 1

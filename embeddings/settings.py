@@ -1,9 +1,6 @@
-"""Which endpoint, in which region: the same answer for the library and the command line.
-
-Each is the explicit value, else the variable from the environment, else from a `.env` file in
-the working directory (the Alex app's convention); then the endpoint defaults to the reference's
-name and the region to boto3's own chain (`AWS_REGION`, `AWS_DEFAULT_REGION`, the profile).
-"""
+"""Which endpoint, in which region, for the library and the command line alike: the explicit
+value, else the variable from the environment, else from `.env` in the working directory (the
+Alex app's convention); then the reference's endpoint name, and boto3's chain for the region."""
 
 from __future__ import annotations
 

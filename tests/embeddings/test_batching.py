@@ -51,6 +51,9 @@ def test_pooled_output_packs_many_more_texts_per_request() -> None:
 
     assert len(token_batches) >= 5 * len(pooled_batches)
     assert len(pooled_batches) == 3  # 1000 texts at 8.4 KB each in 3.4 MB responses
+    # With the client's own cap of 256 texts a request (the figures docs/client.md gives):
+    assert len(plan_batches(SHORT, TOKENS, max_length=256, max_texts=256)) == 53
+    assert len(plan_batches(SHORT, POOLED, max_length=256, max_texts=256)) == 4
 
 
 def test_max_texts_caps_each_batch() -> None:

@@ -18,7 +18,15 @@ import pytest
 
 from embeddings.cli import main
 from embeddings.client import MAX_CONCURRENCY
-from tests.embeddings.scripted import Answer, hang, ok, pooled, scripted_endpoint, vector_of
+from tests.embeddings.scripted import (
+    Answer,
+    hang,
+    ok,
+    pooled,
+    scripted_endpoint,
+    service_error,
+    vector_of,
+)
 from tests.embeddings.vectors import cosine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,14 +119,17 @@ def test_invoke_refuses_options_that_do_not_go_together(
     assert capsys.readouterr().err == f"error: {message}\n"
 
 
-def cli(*argv: str, cwd: Path, **env: str) -> subprocess.Popen[bytes]:
+def cli(
+    *argv: str, cwd: Path, env: dict[str, str], close_stdout: bool = False
+) -> subprocess.Popen[bytes]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
     clean.update(PYTHONPATH=str(ROOT), AWS_CONFIG_FILE=str(cwd / "none"), **env)
     clean.update(AWS_SHARED_CREDENTIALS_FILE=str(cwd / "none"), AWS_EC2_METADATA_DISABLED="true")
     command = [sys.executable, "-m", "embeddings", *argv]
-    return subprocess.Popen(
-        command, cwd=cwd, env=clean, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    if close_stdout:  # the shell starts it with no file descriptor 1 at all
+        command = ["sh", "-c", 'exec "$@" >&-', "sh", *command]
+    pipe = subprocess.PIPE
+    return subprocess.Popen(command, cwd=cwd, env=clean, stdout=pipe, stderr=pipe)
 
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -129,14 +140,8 @@ def test_the_shipped_payload_prints_its_sentence_embedding_with_the_region_from_
 ) -> None:
     (tmp_path / ".env").write_text("SAGEMAKER_ENDPOINT=from-dotenv\nDEFAULT_AWS_REGION=eu-west-1\n")
     with scripted_endpoint(lambda _: ok([token_level[0]])) as endpoint:
-        process = cli(
-            "invoke",
-            "--file",
-            str(ROOT / "vectorize_me.json"),
-            cwd=tmp_path,
-            AWS_ENDPOINT_URL=endpoint.url,
-            **CREDENTIALS,
-        )
+        env = {"AWS_ENDPOINT_URL": endpoint.url, **CREDENTIALS}
+        process = cli("invoke", "--file", str(ROOT / "vectorize_me.json"), cwd=tmp_path, env=env)
         stdout, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 0, stderr
@@ -146,9 +151,8 @@ def test_the_shipped_payload_prints_its_sentence_embedding_with_the_region_from_
 
 
 def test_no_credentials_is_one_line(tmp_path: Path) -> None:
-    process = cli(
-        "invoke", "x", "--region", "eu-west-1", cwd=tmp_path, AWS_ENDPOINT_URL="http://127.0.0.1:9"
-    )
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    process = cli("invoke", "x", "--region", "eu-west-1", cwd=tmp_path, env=env)
     stdout, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 1
@@ -164,10 +168,9 @@ def test_ctrl_c_during_a_concurrent_job_exits_at_once(
     their read timeouts or deadlines run out."""
     path, _ = corpus
     with scripted_endpoint(hang(60)) as endpoint:
-        process = cli(
-            "invoke", "--region", "us-east-1", "--file", str(path), "--concurrency", "4",
-            cwd=tmp_path, AWS_ENDPOINT_URL=endpoint.url, **CREDENTIALS,
-        )  # fmt: skip
+        env = {"AWS_ENDPOINT_URL": endpoint.url, **CREDENTIALS}
+        argv = ("invoke", "--region", "us-east-1", "--file", str(path), "--concurrency", "4")
+        process = cli(*argv, cwd=tmp_path, env=env)
         deadline = time.monotonic() + 30
         while endpoint.in_flight < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -180,3 +183,37 @@ def test_ctrl_c_during_a_concurrent_job_exits_at_once(
     assert code == 130
     assert elapsed < 3
     assert b"Traceback" not in process.stderr.read()  # type: ignore[union-attr]
+
+
+def test_the_first_retry_of_each_kind_is_said_on_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cold start answers ModelNotReadyException for a while: one line says why it waits."""
+    refusals = iter([service_error(429, "ModelNotReadyException", "Model is not ready")] * 3)
+    with scripted_endpoint(lambda body: next(refusals, None) or pooled(body)) as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", endpoint.url)
+        monkeypatch.setattr("embeddings.retrying.RetryPolicy.base_delay_seconds", 0.01)
+        code = main(["invoke", "--region", "us-east-1", "cold"])
+
+    captured = capsys.readouterr()
+    assert code == 0
+    assert json.loads(captured.out) == pytest.approx(vector_of("cold"))
+    assert endpoint.requests == 4
+    assert captured.err == (
+        "retrying until the 120 s deadline: ModelNotReadyException: Model is not ready\n"
+    )
+
+
+@pytest.mark.parametrize("reader", ["gone", "closed"])
+def test_a_reader_that_left_or_a_closed_stdout_is_no_traceback(tmp_path: Path, reader: str) -> None:
+    """`invoke ... | head -c 1` leaves no pipe to write to; `>&-` leaves no stdout at all."""
+    with scripted_endpoint(pooled) as endpoint:
+        env = {"AWS_ENDPOINT_URL": endpoint.url, **CREDENTIALS}
+        argv = ("invoke", "--region", "us-east-1", "x")
+        process = cli(*argv, cwd=tmp_path, env=env, close_stdout=reader == "closed")
+        if reader == "gone":
+            process.stdout.close()  # type: ignore[union-attr]
+        code = process.wait(timeout=60)
+
+    assert code == (141 if reader == "gone" else 0)
+    assert process.stderr.read() == b""  # type: ignore[union-attr]

@@ -279,6 +279,13 @@ def test_non_json_answer_is_an_error(client: EmbeddingClient, stub: Stubber) -> 
         ("just one string", "texts must be a list of strings, got str"),
         (["ok", "", "  \n", 7, None], "4 unusable texts, nothing was sent: text 1 is empty"),
         (["ok", 7], "text 1 is int, not a string"),
+        (["ok", "caf\udce9"], "text 1 is not valid Unicode (it holds a lone surrogate"),
+        (
+            [f"t{i}" if i % 2 else "" for i in range(20)],
+            "10 unusable texts, nothing was sent: "
+            "text 0 is empty or whitespace; text 2 is empty or whitespace; text 4 is empty or "
+            "whitespace; text 6 is empty or whitespace; text 8 is empty or whitespace (and 5 more)",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_sent(

@@ -19,6 +19,7 @@ from embeddings import EmbeddingClient
 from embeddings.errors import (
     AccessDeniedError,
     EmbeddingError,
+    EndpointNotFoundError,
     EndpointUnavailableError,
     InvalidInputError,
     ModelInvocationError,
@@ -135,6 +136,34 @@ def test_every_refusal_is_a_typed_error_with_the_services_code_and_message(
             assert expected in str(raised.value)
             assert (raised.value.code, raised.value.service_message) == (code, message)
         assert endpoint.requests == 2  # refused, not retried; never split as "too large"
+
+
+def test_an_unknown_endpoint_at_a_stand_in_url_names_the_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answer = service_error(400, "ValidationError", "Endpoint scripted of account 1 not found.")
+    with (
+        scripted_endpoint(lambda _: answer) as endpoint,
+        pytest.raises(EndpointNotFoundError) as raised,
+    ):
+        client_at(endpoint.url, monkeypatch).embed_one("x")
+
+    assert str(raised.value) == (
+        f"endpoint 'scripted' was not found in region us-east-1 at {endpoint.url} (the "
+        "AWS_ENDPOINT_URL in use); a local endpoint (`python -m embeddings serve`) answers the "
+        "name its --endpoint-name gives, or any name without one"
+    )
+    assert (raised.value.endpoint_name, raised.value.region) == ("scripted", "us-east-1")
+
+
+def test_a_service_message_of_any_length_is_cut_to_one_a_person_can_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answer = service_error(400, "ValidationError", "x" * 1_000_000)
+    with scripted_endpoint(lambda _: answer) as endpoint, pytest.raises(ServiceError) as raised:
+        client_at(endpoint.url, monkeypatch).embed_one("x")
+
+    assert str(raised.value) == "ValidationError: " + "x" * 2000
 
 
 @pytest.mark.parametrize(
@@ -445,9 +474,16 @@ def test_bad_options_are_refused_all_at_once() -> None:
         "max_length=0: give a whole number from 1 to 100000; "
         "max_texts_per_request=True: give a whole number from 1 to 100000; "
         "concurrency=2.5: give a whole number from 1 to 200; "
+        "on_progress='loud': give a Callable or None; "
         "read_timeout_seconds=0: give a finite number of seconds above 0; "
-        "deadline_seconds=nan: give a finite number of seconds above 0; "
-        "on_progress='loud': give a function or None"
+        "deadline_seconds=nan: give a finite number of seconds above 0"
+    )
+    with pytest.raises(InvalidInputError) as raised:
+        EmbeddingClient(7, b"us-east-1", session="mine", retry_policy=RetryPolicy(float("inf")))  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "endpoint_name=7: give a str or None; region=b'us-east-1': give a str or None; "
+        "session='mine': give a Session or None; retry_policy.deadline_seconds=inf: give a "
+        "finite number of seconds above 0"
     )
     with pytest.raises(InvalidInputError, match="deadline_seconds and retry_policy both given"):
         EmbeddingClient("x", "us-east-1", deadline_seconds=5, retry_policy=RetryPolicy())

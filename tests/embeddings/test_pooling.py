@@ -93,11 +93,16 @@ def test_pooled_batch_is_renormalised_and_kept_in_order() -> None:
     ("body", "count", "message"),
     [
         (TOKEN_LEVEL[:2], 3, "the endpoint returned [2][1]["),
-        ({"error": "boom"}, 1, "returned object with keys error"),
+        (
+            {"error": "boom"},
+            1,
+            "returned dict, expected one result for each of the 1 texts sent; the response "
+            'began: {"error": "boom"}',
+        ),
         ("body", 1, "returned str"),
         ([[["a", "b"]]], 1, "of str"),
         ([[1.0, 2.0], "x"], 2, "token vectors or a [dim] embedding per text"),
-        ([[[1.0, 2.0], [1.0]]], 1, "different dimensions"),
+        ([[[1.0, 2.0], [1.0]]], 1, "expected vectors of one dimension"),
         ([[1.0, 0.0], [1.0, 0.0, 0.0]], 2, "embeddings of one dimension"),
         ([0.0, 0.0], 1, "vector of norm 0.0"),
         ([[True, False]], 1, "of bool"),
@@ -115,4 +120,5 @@ def test_other_shapes_are_errors_that_show_what_came_back(
 def test_describe_shape_follows_the_first_element() -> None:
     assert describe_shape(TOKEN_LEVEL) == f"[3][1][{len(TOKEN_LEVEL[0][0])}][384] of float"
     assert describe_shape([]) == "[0] of list"
-    assert describe_shape({"b": 1, "a": 2}) == "object with keys a, b"
+    assert describe_shape({"b": 1, "a": 2}) == "dict"
+    assert describe_shape([[[[[[[[0.5]]]]]]]]) == "[1][1][1][1][1][1]...(2 more levels) of float"
