@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-import boto3
+from boto3 import Session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from embeddings.client import DEFAULT_DEADLINE_SECONDS, MAX_CONCURRENCY, EmbeddingClient
@@ -60,9 +60,9 @@ def _since(text: str) -> timedelta:
     return timedelta(seconds=int(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]])
 
 
-def _target(args: argparse.Namespace) -> tuple[boto3.Session, str, str]:
+def _target(args: argparse.Namespace) -> tuple[Session, str, str]:
     """The session, endpoint name and region a command works on."""
-    session = boto3.Session(profile_name=args.profile) if args.profile else boto3.Session()
+    session = Session(profile_name=args.profile) if args.profile else Session()
     return (session, *resolve(args.endpoint, args.region, session))
 
 

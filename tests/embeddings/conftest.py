@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 FIXTURE = json.loads(
@@ -44,3 +45,12 @@ def token_level() -> list[Any]:
 def expected_embeddings() -> list[list[float]]:
     """sentence-transformers' embeddings of FIXTURE["texts"]."""
     return list(FIXTURE["sentence_transformers"])
+
+
+@pytest.fixture(scope="session")
+def boto3_session() -> boto3.Session:
+    """One session for tests that build clients again and again: botocore then reads each
+    service's model once (the SageMaker one takes a third of a second)."""
+    import moto  # noqa: F401  (a session made after it carries moto's request hook)
+
+    return boto3.Session()

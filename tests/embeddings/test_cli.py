@@ -24,7 +24,9 @@ TEI_REGISTRY = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
 
 
 @pytest.fixture
-def aws() -> Iterator[None]:
+def aws(monkeypatch: pytest.MonkeyPatch, boto3_session: boto3.Session) -> Iterator[None]:
+    """moto, and the CLI's sessions all one (the commands take no --profile here)."""
+    monkeypatch.setattr("embeddings.cli.Session", lambda: boto3_session)
     with mock_aws():
         yield
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 from embeddings.cli import main
 from embeddings.client import MAX_CONCURRENCY
+from embeddings.retrying import RetryPolicy
 from tests.embeddings.scripted import (
     Answer,
     hang,
@@ -192,7 +194,9 @@ def test_the_first_retry_of_each_kind_is_said_on_stderr(
     refusals = iter([service_error(429, "ModelNotReadyException", "Model is not ready")] * 3)
     with scripted_endpoint(lambda body: next(refusals, None) or pooled(body)) as endpoint:
         monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", endpoint.url)
-        monkeypatch.setattr("embeddings.retrying.RetryPolicy.base_delay_seconds", 0.01)
+        monkeypatch.setattr(
+            "embeddings.cli.RetryPolicy", partial(RetryPolicy, base_delay_seconds=0.01)
+        )
         code = main(["invoke", "--region", "us-east-1", "cold"])
 
     captured = capsys.readouterr()

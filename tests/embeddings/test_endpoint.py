@@ -20,8 +20,8 @@ NAME = "alex-embedding-endpoint"
 
 
 @pytest.fixture
-def sagemaker() -> Iterator[tuple[object, Stubber]]:
-    client = boto3.client("sagemaker", region_name="eu-west-1")
+def sagemaker(boto3_session: boto3.Session) -> Iterator[tuple[object, Stubber]]:
+    client = boto3_session.client("sagemaker", region_name="eu-west-1")
     with Stubber(client) as stub:
         yield client, stub
 
