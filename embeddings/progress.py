@@ -28,14 +28,10 @@ class TerminalProgress:
     def __call__(self, done: int, total: int, elapsed: float) -> None:
         if not self.enabled or elapsed < QUIET_SECONDS:
             return
-        if done == total and self._last_drawn is None:
+        now, drawn = self._clock(), self._last_drawn
+        if drawn is None and done == total:
             return  # over with its first report: a long request, not a long job
-        now = self._clock()
-        if (
-            done < total
-            and self._last_drawn is not None
-            and now - self._last_drawn < REDRAW_SECONDS
-        ):
+        if drawn is not None and done < total and now - drawn < REDRAW_SECONDS:
             return
         self._last_drawn = now
         rate = done / elapsed

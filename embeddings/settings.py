@@ -16,8 +16,8 @@ DEFAULT_ENDPOINT_NAME: Final = "alex-embedding-endpoint"
 
 
 def _setting(explicit: str | None, variable: str) -> str | None:
-    if explicit or os.environ.get(variable):
-        return explicit or os.environ[variable]
+    if value := explicit or os.environ.get(variable):
+        return value
     try:
         return dotenv_values(".env").get(variable) or None
     except (OSError, UnicodeDecodeError) as error:
