@@ -1,1 +1,1 @@
-"""Scripts that measure speed and memory; each prints its figures (see the README)."""
+"""Scripts that measure speed; each prints its figures (docs/throughput.md has them)."""
