@@ -89,7 +89,7 @@ def describe(options: ServeOptions, target: str, payload: bytes) -> Response:
     field, kind, suffix = OPERATIONS[operation]
     try:
         asked = str(json.loads(payload or b"{}").get(field))
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return _json(400, {"__type": "SerializationException", "message": "not a JSON object"})
     name = options.endpoint_name or asked.removesuffix(suffix)
     if asked != name + suffix:

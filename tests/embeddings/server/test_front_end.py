@@ -354,3 +354,17 @@ def test_an_unknown_endpoint_name_is_sagemakers_not_found() -> None:
 
     assert (status, headers["x-amzn-errortype"]) == (400, "ValidationError")
     assert json.loads(body)["message"] == "Endpoint other of account 000000000000 not found."
+
+
+@pytest.mark.parametrize("path", ["/", "/invocations", "/endpoints/scripted/invocations"])
+def test_a_body_nested_past_pythons_recursion_limit_is_a_clear_refusal(
+    scripted: Scripted, path: str
+) -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000
+    headers = {**JSON, "X-Amz-Target": "SageMaker.DescribeEndpoint"}
+
+    status, _, body = http_request(scripted.port, "POST", path, nested, headers)
+
+    assert status in (400, 424)
+    assert "message" in json.loads(body)
+    assert http_request(scripted.port, "GET", "/ping")[0] == 200
