@@ -45,12 +45,12 @@ def main() -> None:
         lambda: encoder.encode(texts, batch_size=32, normalize_embeddings=True)
     )
     print(f"{len(texts)} varied texts, {os.cpu_count()} CPUs, model {model}")
-    print(f"{'path':<48}{'texts/s':>9}{'requests':>10}{'bytes/text':>12}{'x in-process':>14}")
+    print(f"{'path':<56}{'texts/s':>9}{'requests':>10}{'bytes/text':>12}{'x in-process':>14}")
     for mode, (rate, requests, size) in rows.items():
         name = f"EmbeddingClient.embed, {mode}"
-        print(f"{name:<48}{rate:>9.1f}{requests:>10}{size:>12,.0f}{rate / ceiling:>14.2f}")
+        print(f"{name:<56}{rate:>9.1f}{requests:>10}{size:>12,.0f}{rate / ceiling:>14.2f}")
     name = "sentence-transformers encode, in process"
-    print(f"{name:<48}{ceiling:>9.1f}{'-':>10}{'-':>12}{1:>14.2f}")
+    print(f"{name:<56}{ceiling:>9.1f}{'-':>10}{'-':>12}{1:>14.2f}")
     tokens, pooled, tei = rows.values()
     print(
         f"\n--sentence-embeddings against token vectors: {pooled[0] / tokens[0]:.1f}x texts/s, "
