@@ -9,8 +9,8 @@ uvicorn (by its own settings only).
 A request whose caller leaves or times out before the model's turn is never computed. On SIGTERM
 or Ctrl-C uvicorn stops accepting and closes idle connections; requests waiting for the model
 are answered at once, the one running has DRAIN_SECONDS, what uvicorn then cancels is answered.
-uvicorn has no setting for a connection that never sends a request (its keep-alive timeout
-starts after a response): one stays open until its client or the server stops.
+A connection that never sends a request stays open: uvicorn's keep-alive timeout (its default
+5 s) starts after a response, and it has no setting for a first request.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -44,27 +45,17 @@ before it reads sees the refusal rather than a reset connection."""
 WATCH_SECONDS: Final = 0.05
 MAX_CONNECTIONS: Final = 4096
 """Connections open at once, idle ones included; past this uvicorn answers 503 at once."""
-IDLE_SECONDS: Final = 5
-"""How long a keep-alive connection may sit idle after a response."""
 DRAIN_SECONDS: Final = 30
 """On SIGTERM or Ctrl-C, how long requests in progress may take to finish."""
 
 
-class TooLargeError(Exception):
-    pass
-
-
-class BodyStalledError(Exception):
-    pass
-
-
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, Content-Length or chunked. TooLargeError past `limit`: at once when the client
-    waits for `100 Continue` or declares more than DISCARD_LIMIT, else once it is read."""
+    """The body, Content-Length or chunked: a 413 past `limit` (at once when the client waits for
+    `100 Continue` or declares more than DISCARD_LIMIT, else once read), a 408 if it stalls."""
     declared = request.headers.get("content-length", "")
     waits = request.headers.get("expect", "").lower() == "100-continue"
     if declared.isdigit() and int(declared) > limit and (waits or int(declared) > DISCARD_LIMIT):
-        raise TooLargeError
+        raise HTTPException(413)
     chunks, size = [], 0
     stream = request.stream()
     while size <= DISCARD_LIMIT:
@@ -74,12 +65,12 @@ async def read_body(request: Request, limit: int) -> bytes:
         except StopAsyncIteration:
             break
         except TimeoutError:
-            raise BodyStalledError from None
+            raise HTTPException(408) from None
         size += len(chunk)
         if size <= limit:
             chunks.append(chunk)
     if size > limit:
-        raise TooLargeError
+        raise HTTPException(413)
     return b"".join(chunks)
 
 
@@ -166,7 +157,7 @@ def build_app(
         if isinstance(error, ClientDisconnect):
             LOG.info("%s %s: the client left before its answer", request.method, request.url.path)
             return Response(status_code=499)  # nginx's code for it; nobody receives it
-        if isinstance(error, BodyStalledError):
+        if getattr(error, "status_code", 0) == 408:
             return service_error(408, "RequestTimeout", "the request body stopped arriving")
         if request.url.path in contract.invocation_paths:
             return _respond(contract.too_large, {"Connection": "close"})
@@ -185,8 +176,7 @@ def build_app(
     routes.append(Route("/endpoints/{name}/invocations", invoke_endpoint, methods=["POST"]))
     routes.append(Route("/", control_plane, methods=["POST"]))
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {404: unrouted}
-    handlers |= {405: unrouted, TooLargeError: refused, BodyStalledError: refused}
-    handlers[ClientDisconnect] = refused
+    handlers |= {405: unrouted, 408: refused, 413: refused, ClientDisconnect: refused}
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.router.redirect_slashes = False
     return app
@@ -202,7 +192,6 @@ def serve_app(options: ServeOptions, container: Container, listener: socket.sock
         app,
         lifespan="off",
         log_config=None,
-        timeout_keep_alive=IDLE_SECONDS,
         timeout_graceful_shutdown=DRAIN_SECONDS,
         limit_concurrency=MAX_CONNECTIONS,
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from embeddings.server.contract import ANY_METHOD, JSON, Answer, Contract
 
@@ -62,13 +62,9 @@ def encode(prediction: Any, accept: str) -> str:
 
 
 def default_model_fn(task: str) -> Callable[[str], Any]:
-    def model_fn(model_dir: str) -> Any:
-        from transformers import pipeline  # heavy: imported only when a server starts
+    from transformers import pipeline  # heavy: imported when a server loads a model
 
-        any_task: Any = task  # pipeline() is overloaded on literal task names
-        return pipeline(any_task, model=model_dir, device=-1)
-
-    return model_fn
+    return lambda model_dir: pipeline(cast(Any, task), model=model_dir, device=-1)
 
 
 def default_predict_fn(data: Any, model: Any) -> Any:

@@ -121,14 +121,9 @@ class TeiContainer:
         dimension = getattr(model, "get_embedding_dimension", None)  # sentence-transformers 6
         self.dimension = int((dimension or model.get_sentence_embedding_dimension)() or 0)
         self.max_input_length = model.max_seq_length or 512
-        self._tokenizers: dict[tuple[bool, str], Any] = {}
-        for truncate, direction in ((False, "Right"), (True, "Right"), (True, "Left")):
-            tokenizer = self._tokenizers[truncate, direction] = Tokenizer.from_file(tokenizer_file)
-            tokenizer.no_padding()
-            tokenizer.no_truncation()
-            if truncate:
-                tokenizer.enable_truncation(self.max_input_length, direction=direction.lower())
-        self._tokenizers[False, "Left"] = self._tokenizers[False, "Right"]
+        self._tokenizer = Tokenizer.from_file(tokenizer_file)
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
         self._torch = torch
         self.max_client_batch_size, self.max_batch_tokens = max_client_batch_size, max_batch_tokens
         self.auto_truncate, self._free_permits = auto_truncate, max_concurrent_requests
@@ -191,13 +186,17 @@ class TeiContainer:
     def _encode(self, texts: list[str], request: EmbedRequest) -> list[tuple[Any, Any]] | Answer:
         """Each text's token ids and type ids, or the refusal."""
         truncate = self.auto_truncate if request.truncate is None else request.truncate
-        tokenizer = self._tokenizers[truncate, request.truncation_direction]
+        tokenizer, direction = self._tokenizer, request.truncation_direction.lower()
+        room = self.max_input_length - tokenizer.num_special_tokens_to_add(False)
         encoded = []
         for index, text in enumerate(texts or [""]):
             if not text:  # `[]` too, as TEI reads it: one empty list of token ids
                 return validation(f"input {index} is empty")
-            try:
-                encoding = tokenizer.encode(text)
+            try:  # truncated as the tokenizers library truncates, before its special tokens
+                encoding = tokenizer.encode(text, add_special_tokens=False)
+                if truncate:
+                    encoding.truncate(room, direction=direction)
+                encoding = tokenizer.post_process(encoding)
             except Exception as error:  # the tokenizers library's
                 return tei_error("Tokenizer", f"input {index}: {error}")
             if len(encoding.ids) > self.max_input_length:
@@ -217,10 +216,7 @@ class TeiContainer:
         if request.normalize:  # as TEI: the scale in f64, applied in f32
             norms = np.sqrt(np.square(matrix.astype(np.float64)).sum(axis=1, keepdims=True))
             matrix = matrix * (1.0 / norms).astype(np.float32)
-        try:
-            return Answer(200, float32_json(matrix).encode())
-        except ValueError as error:  # NaN or infinite values
-            return tei_error("Backend", str(error))
+        return Answer(200, float32_json(matrix).encode())
 
     def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
         """Tell the batcher of new entries, starting one for this event loop if need be."""

@@ -14,7 +14,7 @@ import pytest
 from container import INFERENCE_SCRIPT
 from embeddings.server.huggingface import load_handler
 from tests.conftest import model_path
-from tests.embeddings.server.texts import LONG_PARAGRAPH, VARIED_TEXTS
+from tests.embeddings.server.texts import LONG_PARAGRAPH, VARIED_TEXTS, truth
 from tests.embeddings.vectors import cosine
 
 
@@ -46,8 +46,8 @@ def test_equals_sentence_transformers_long_texts_included(
 ) -> None:
     vectors = handler.predict_fn({"inputs": VARIED_TEXTS}, loaded)
 
-    truth = sentence_transformer.encode(VARIED_TEXTS, normalize_embeddings=True).tolist()
-    similarities = [cosine(v, t) for v, t in zip(vectors.tolist(), truth, strict=True)]
+    expected = truth(sentence_transformer, VARIED_TEXTS)
+    similarities = [cosine(v, t) for v, t in zip(vectors.tolist(), expected, strict=True)]
     assert min(similarities) >= 0.99999
     assert all(math.isclose(math.fsum(x * x for x in v), 1.0, rel_tol=1e-5) for v in vectors)
 
@@ -116,19 +116,21 @@ def test_bad_input_raises_with_a_clear_message(
         call(handler, loaded)
 
 
-@pytest.mark.parametrize("budget", [1, 300, 4096, 1_000_000])
+@pytest.mark.parametrize("budget", [1, 300, 1_000_000])
 def test_the_token_budget_changes_the_batches_not_the_embeddings(
     handler: Any, loaded: Any, sentence_transformer: Any, budget: int
 ) -> None:
-    """One text a batch (budget 1), a few, the default, all at once: the same vectors."""
-    vectors = handler.predict_fn({"inputs": VARIED_TEXTS}, {**loaded, "tokens_per_batch": budget})
+    """One text a batch (budget 1), a few, all at once (the default is checked above)."""
+    texts = [VARIED_TEXTS[0], VARIED_TEXTS[6], VARIED_TEXTS[3], VARIED_TEXTS[14]]
 
-    truth = sentence_transformer.encode(VARIED_TEXTS, normalize_embeddings=True).tolist()
-    assert min(cosine(v, t) for v, t in zip(vectors.tolist(), truth, strict=True)) >= 0.99999
+    vectors = handler.predict_fn({"inputs": texts}, {**loaded, "tokens_per_batch": budget})
+
+    expected = truth(sentence_transformer, texts)
+    assert min(cosine(v, t) for v, t in zip(vectors.tolist(), expected, strict=True)) >= 0.99999
 
 
 def test_the_answer_is_float32_json_the_client_reads(handler: Any, loaded: Any) -> None:
-    vectors = handler.predict_fn({"inputs": VARIED_TEXTS}, loaded)
+    vectors = handler.predict_fn({"inputs": VARIED_TEXTS[:8]}, loaded)
 
     answer = handler.output_fn(vectors, "application/json")
 

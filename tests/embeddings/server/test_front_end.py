@@ -53,12 +53,12 @@ def test_past_max_concurrency_calls_are_throttled_as_sagemaker_throttles(
 def test_an_invocation_past_the_timeout_is_sagemakers_model_error(
     scripted: Scripted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sagemaker, "INVOCATION_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(sagemaker, "INVOCATION_TIMEOUT_SECONDS", 0.5)
     started = time.monotonic()
 
-    status, headers, body = scripted.invoke("slow", sleep=2.5)
+    status, headers, body = scripted.invoke("slow", sleep=1.5)
 
-    assert time.monotonic() - started < 2.0  # answered at the timeout, not when the model ends
+    assert time.monotonic() - started < 1.2  # answered at the timeout, not when the model ends
     error = json.loads(body)
     assert (status, headers["x-amzn-errortype"], error["OriginalStatusCode"]) == (
         424,
@@ -74,8 +74,8 @@ def test_an_invocation_past_the_timeout_is_sagemakers_model_error(
 def test_a_call_that_timed_out_waiting_for_its_turn_is_never_run(
     scripted: Scripted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sagemaker, "INVOCATION_TIMEOUT_SECONDS", 1.0)
-    first, _ = scripted.in_background("holds-the-model", sleep=2.0)
+    monkeypatch.setattr(sagemaker, "INVOCATION_TIMEOUT_SECONDS", 0.5)
+    first, _ = scripted.in_background("holds-the-model", sleep=1.0)
     wait_for(lambda: scripted.container.busy)
 
     status, headers, _ = scripted.invoke("waits-too-long")

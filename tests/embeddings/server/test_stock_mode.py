@@ -25,14 +25,14 @@ from tests.embeddings.server.conftest import (
     runtime,
 )
 from tests.embeddings.server.texts import VARIED_TEXTS
+from tests.embeddings.server.texts import truth as cached_truth
 from tests.embeddings.vectors import cosine
 
 JSON = {"Content-Type": "application/json"}
 
 
 def truth(model: Any, texts: list[str]) -> list[list[float]]:
-    vectors: list[list[float]] = model.encode(texts, normalize_embeddings=True).tolist()
-    return vectors
+    return cached_truth(model, texts)
 
 
 def test_boto3_sees_the_containers_token_level_shapes(stock: RunningServer) -> None:

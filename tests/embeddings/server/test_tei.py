@@ -31,6 +31,7 @@ from tests.embeddings.server.conftest import (
     point_boto3_at,
 )
 from tests.embeddings.server.texts import VARIED_TEXTS
+from tests.embeddings.server.texts import truth as cached_truth
 from tests.embeddings.vectors import cosine
 
 JSON = "application/json"
@@ -56,8 +57,7 @@ def vectors(server: RunningServer, payload: Any) -> list[list[float]]:
 
 
 def truth(model: Any, texts: list[str]) -> list[list[float]]:
-    rows: list[list[float]] = model.encode(texts, normalize_embeddings=True).tolist()
-    return rows
+    return cached_truth(model, texts)
 
 
 def norm(vector: list[float]) -> float:
