@@ -1,4 +1,4 @@
-"""`python -m embeddings`: call, check and follow the endpoint the same way on every OS."""
+"""`python -m embeddings`: call and check the endpoint the same way on every OS."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import contextlib
 import json
 import math
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
@@ -18,7 +16,7 @@ from boto3 import Session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from embeddings.client import DEFAULT_DEADLINE_SECONDS, MAX_CONCURRENCY, EmbeddingClient
-from embeddings.endpoint import describe_endpoint, runs_tei, serving_setup, tail, wait_in_service
+from embeddings.endpoint import describe_endpoint, runs_tei, serving_setup, wait_in_service
 from embeddings.errors import (
     ConfigurationError,
     EmbeddingError,
@@ -48,16 +46,6 @@ def _bounded(kind: type[N], low: N, high: N) -> Callable[[str], N]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a {noun} from {low} to {high}")
 
     return parse
-
-
-def _since(text: str) -> timedelta:
-    """An argparse type: `30s`, `10m`, `2h` or `1d`."""
-    match = re.fullmatch(r"\s*(\d{1,5})\s*([smhd])\s*", text)
-    if match is None:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration; use a number and s, m, h or d, e.g. 10m"
-        )
-    return timedelta(seconds=int(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]])
 
 
 def _target(args: argparse.Namespace) -> tuple[Session, str, str]:
@@ -232,21 +220,6 @@ def command_verify(args: argparse.Namespace, out: TextIO | None) -> int:
     return 0 if failures == 0 else 1
 
 
-def command_logs(args: argparse.Namespace, out: TextIO | None) -> int:
-    session, endpoint, region = _target(args)
-    count = tail(
-        session.client("logs", region_name=region),
-        endpoint,
-        since=args.since,
-        emit=lambda line: print(line, file=out, flush=True),
-        follow_seconds=args.follow_for if args.follow else 0.0,
-        poll_seconds=args.poll,
-    )
-    if count == 0:
-        print(f"no log events in the last {args.since}", file=out)
-    return 0
-
-
 def command_serve(args: argparse.Namespace, out: TextIO | None) -> int:
     import logging
 
@@ -287,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--region", help="$DEFAULT_AWS_REGION, .env, the AWS configuration")
     where.add_argument("--profile", help="AWS profile (default: the usual AWS chain)")
     parser = argparse.ArgumentParser(
-        prog="python -m embeddings", description="Call, check and follow the embedding endpoint."
+        prog="python -m embeddings", description="Call and check the embedding endpoint."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -316,12 +289,6 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--text", default="vectorize me", help="text to embed (vectorize me)")
     dimension = _bounded(int, 1, 100_000)
     verify.add_argument("--dimension", type=dimension, default=384, help="expected (384)")
-    logs = command("logs", command_logs, "print the endpoint's CloudWatch log events")
-    logs.add_argument("--since", type=_since, default="10m", help="how far back: 30s, 10m, 2h, 1d")
-    logs.add_argument("--follow", action="store_true", help="keep printing new events")
-    poll, follow_for = _bounded(float, 1.0, 3600.0), _bounded(float, 0.0, 86_400.0)
-    logs.add_argument("--poll", type=poll, default=5.0, help="seconds between polls (5)")
-    logs.add_argument("--follow-for", type=follow_for, default=600.0, help="seconds at most (600)")
 
     serve = commands.add_parser(
         "serve",

@@ -1,12 +1,10 @@
-"""The endpoint as its owner watches it, for `status`, `wait`, `verify` and `logs`: its status,
-what it runs, waiting for InService (botocore's own `endpoint_in_service` waiter), and its
-CloudWatch log events, once or followed for a bounded time."""
+"""The endpoint as its owner watches it, for `status`, `wait` and `verify`: its status, what it
+runs, and waiting for InService (botocore's own `endpoint_in_service` waiter)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError, WaiterError
@@ -15,13 +13,11 @@ from container import tei
 from embeddings.errors import (
     EmbeddingError,
     EndpointNotFoundError,
-    error_code,
     from_botocore,
     is_not_found,
 )
 
 if TYPE_CHECKING:
-    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker.type_defs import (
         ContainerDefinitionOutputTypeDef,
@@ -110,48 +106,3 @@ def wait_in_service(
     finally:
         client.meta.events.unregister(event, report)
     return cast("DescribeEndpointOutputTypeDef", last[0])
-
-
-OVERLAP_SECONDS = 5
-"""Each poll reaches back this far before the last event seen, for events that arrive late."""
-
-
-def tail(
-    client: CloudWatchLogsClient,
-    endpoint_name: str,
-    *,
-    since: timedelta,
-    emit: Callable[[str], None],
-    follow_seconds: float = 0.0,
-    poll_seconds: float = 5.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> int:
-    """Emit the endpoint's log events from `since` ago, each once, oldest first, polling for new
-    ones every `poll_seconds` for `follow_seconds`; returns how many were emitted."""
-    group = f"/aws/sagemaker/Endpoints/{endpoint_name}"
-    start, seen = max(datetime.now(UTC) - since, datetime.fromtimestamp(0, UTC)), set()
-    deadline = time.monotonic() + follow_seconds
-    try:
-        while True:
-            latest = start
-            pages = client.get_paginator("filter_log_events").paginate(
-                logGroupName=group, startTime=int(start.timestamp() * 1000)
-            )
-            for event in (event for page in pages for event in page.get("events", [])):
-                when = datetime.fromtimestamp(event.get("timestamp", 0) / 1000, UTC)
-                latest = max(latest, when)
-                if event.get("eventId") not in seen:
-                    seen.add(event.get("eventId"))
-                    stream, message = event.get("logStreamName", ""), event.get("message", "")
-                    emit(f"{when:%Y-%m-%d %H:%M:%S} {stream} {message.rstrip()}")
-            if time.monotonic() + poll_seconds > deadline:
-                return len(seen)
-            sleep(poll_seconds)
-            start = latest - timedelta(seconds=OVERLAP_SECONDS)
-    except ClientError as error:
-        if error_code(error) != "ResourceNotFoundException":
-            raise
-        raise EmbeddingError(
-            f"log group {group} does not exist in {client.meta.region_name} yet; SageMaker "
-            "creates it when the endpoint's first container starts (invoke it once)"
-        ) from None

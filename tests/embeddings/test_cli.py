@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,6 @@ import pytest
 from moto import mock_aws
 
 from embeddings.cli import main
-from embeddings.endpoint import tail
 from tests.embeddings.moto_helpers import deploy, queue_results
 from tests.embeddings.vectors import cosine
 
@@ -257,86 +254,9 @@ def test_verify_fails_a_tei_endpoint_given_a_task(aws: None) -> None:
     assert "HF_TASK=feature-extraction (TEI reads no task)" in out
 
 
-def put_events(group: str, *messages: tuple[int, str]) -> None:
-    logs = boto3.client("logs", region_name=REGION)
-    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
-        logs.create_log_group(logGroupName=group)
-        logs.create_log_stream(logGroupName=group, logStreamName="AllTraffic/i-0abc")
-    now = int(time.time() * 1000)
-    logs.put_log_events(
-        logGroupName=group,
-        logStreamName="AllTraffic/i-0abc",
-        logEvents=[{"timestamp": now + offset, "message": text} for offset, text in messages],
-    )
-
-
-GROUP = "/aws/sagemaker/Endpoints/alex-embedding-endpoint"
-
-
-def test_logs_prints_recent_events(aws: None) -> None:
-    put_events(
-        GROUP,
-        (-3_600_000, "too old"),
-        (-1000, "Model loaded"),
-        (0, "Inference request succeeded"),
-    )
-
-    code, out = run("logs", "--region", REGION, "--since", "10m")
-
-    assert code == 0
-    lines = out.splitlines()
-    assert [line.split(" ", 3)[3] for line in lines] == [
-        "Model loaded",
-        "Inference request succeeded",
-    ]
-    assert all(" AllTraffic/i-0abc " in line for line in lines)
-
-
-def test_logs_without_a_log_group_explains_why(
-    aws: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, _ = run("logs", "--region", REGION)
-
-    assert code == 1
-    assert "log group /aws/sagemaker/Endpoints/alex-embedding-endpoint does not exist" in (
-        capsys.readouterr().err
-    )
-
-
-def test_following_prints_each_new_event_once_and_stops_in_time(aws: None) -> None:
-    """Polls overlap by a few seconds, so each sees the earlier events again."""
-    put_events(GROUP, (-1000, "first"))
-    lines: list[str] = []
-    polls = iter([(0, "second"), (1, "third")])
-
-    def between_polls(seconds: float) -> None:
-        time.sleep(seconds)
-        event = next(polls, None)
-        if event:
-            put_events(GROUP, event)
-
-    started = time.monotonic()
-    count = tail(
-        boto3.client("logs", region_name=REGION),
-        "alex-embedding-endpoint",
-        since=timedelta(minutes=1),
-        emit=lines.append,
-        follow_seconds=1.0,
-        poll_seconds=0.1,
-        sleep=between_polls,
-    )
-
-    assert [line.split(" ", 3)[3] for line in lines] == ["first", "second", "third"]
-    assert count == 3
-    assert time.monotonic() - started < 3
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["logs", "--since", "yesterday"], "argument --since: 'yesterday' is not a duration"),
-        (["logs", "--poll", "0"], "argument --poll: '0' is not a number from 1.0 to 3600.0"),
-        (["logs", "--follow-for", "nan"], "argument --follow-for: 'nan' is not a number"),
         (["wait", "--delay", "-1"], "argument --delay: '-1' is not a whole number from 0 to 3600"),
         (["wait", "--max-attempts", "x"], "argument --max-attempts: 'x' is not a whole number"),
         (["verify", "--dimension", "0"], "argument --dimension: '0' is not a whole number"),
@@ -352,7 +272,7 @@ def test_bad_options_are_refused_naming_the_option_and_what_is_allowed(
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["invoke", "status", "wait", "verify", "logs"])
+@pytest.mark.parametrize("command", ["invoke", "status", "wait", "verify"])
 def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main([command, "--help"])

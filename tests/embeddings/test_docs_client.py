@@ -43,7 +43,7 @@ def test_the_python_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_command_is_accepted_as_written(capsys: pytest.CaptureFixture[str]) -> None:
     lines = [line.split("#")[0] for block in blocks("bash") for line in block.splitlines()]
     commands = [shlex.split(line)[3:] for line in lines if line.strip()]
-    assert len(commands) == 6
+    assert len(commands) == 5
     for argv in commands:
         if argv == ["--help"]:
             with pytest.raises(SystemExit) as exited:
