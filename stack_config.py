@@ -1,9 +1,8 @@
 """This program's stack configuration as `EmbeddingEndpointArgs`, every problem by config key.
 
-Every key in the project's namespace is read, so a misspelt key is an error with a suggestion
-rather than a setting silently left at its default. Each value is read with Pulumi's own typed
-getter for its setting's type, then checked exactly as a Python caller's value is. Pulumi.yaml
-declares every key with a default; where a setting is optional, "" or 0 means unset.
+Every key of the project's namespace is read (a misspelt one is an error with a suggestion, not a
+setting left at its default), with Pulumi's typed getter for its setting's type, then checked as a
+Python caller's value is. Where a setting is optional, "" or 0 (Pulumi.yaml's defaults) is unset.
 """
 
 from __future__ import annotations
@@ -30,12 +29,8 @@ PYTHON_ONLY_KEYS: Final = frozenset(EmbeddingEndpointArgs.config_keys()[n] for n
 SECRETS: Final = frozenset({"hf_api_token"})
 """Keys that must be stored encrypted (`pulumi config set --secret`)."""
 EMPTY: Final = {"string": "", "integer": 0}
-_NOT_A: Final = {
-    "integer": "is not a whole number",
-    "boolean": "is not true or false",
-    "array": "is not a JSON list",
-    "object": "is not a JSON object",
-}
+_NOT_A: Final = {"integer": "is not a whole number", "boolean": "is not true or false",
+                 "array": "is not a JSON list", "object": "is not a JSON object"}  # fmt: skip
 _PROVIDER_KEYS: Final = ("aws:region", "aws:profile")
 
 

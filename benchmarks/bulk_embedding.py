@@ -2,11 +2,10 @@
 
     HF_HUB_OFFLINE=1 venv/bin/python benchmarks/bulk_embedding.py [--texts 1000] [--repeats 3]
 
-1. In process: container/inference.py doing a request's work (input_fn, predict_fn, output_fn)
-   against sentence-transformers' `encode(normalize_embeddings=True)` (`--device cuda`: on a GPU).
-2. `EmbeddingClient(concurrency=N)`, N = 1, 2, 4, against `serve --sentence-embeddings` (its
-   requests share this machine's CPUs) and a scripted endpoint whose requests take a fixed time
-   each, as a serverless endpoint's do. Figures: the best of `--repeats` runs. Compare ratios.
+The handler's input_fn, predict_fn and output_fn in process against sentence-transformers'
+`encode(normalize_embeddings=True)` (`--device cuda` on a GPU); then EmbeddingClient(concurrency=N)
+for N = 1, 2, 4 against `serve --sentence-embeddings` and a scripted endpoint whose requests take
+a fixed time each, as a serverless endpoint's do. Figures: the best of `--repeats` runs.
 """
 
 from __future__ import annotations

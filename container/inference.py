@@ -11,21 +11,15 @@ with texts truncated at the model's maximum sequence length: what sentence-trans
 `encode(normalize_embeddings=True)` returns for all-MiniLM-L6-v2. A request's "parameters" are
 accepted and ignored (truncation is always applied).
 
-Where the time goes, and what this file does about it:
-- The model. Texts are tokenized once, sorted by token count and grouped into batches of about
-  EMBEDDING_TOKENS_PER_BATCH padded tokens (more on a GPU, which keeps getting faster with bigger
-  batches), so a batch of short texts is large and a long text is not padded with short ones.
-- The answer. float32 values written as the shortest decimal that reads back as the same
-  float32 (`0.0425913`, not `0.042591314762830734`): about half the bytes of `json.dumps`, and
-  written with numpy array operations, since formatting 384 floats a text one by one in Python
-  costs as much as a GPU spends running the model.
+Where the time goes: the model, fed batches of about EMBEDDING_TOKENS_PER_BATCH padded tokens
+of texts sorted by length (a long text is not padded with short ones); and the answer, written
+as the shortest decimal that reads back as the same float32 (`0.0425913`, not
+`0.042591314762830734`) with numpy array operations, since formatting 384 floats a text in
+Python costs as much as a GPU spends running the model.
 
-Runs on the container's libraries (Python 3.9, torch 1.13, transformers 4.26 and numpy in the
-default image) and on current ones, so it uses only APIs all of them have: `AutoTokenizer` /
-`AutoModel` `.from_pretrained`, calling the tokenizer with `truncation` and `max_length`,
-`tokenizer.pad(..., return_tensors="pt")`, `BatchEncoding.to(device)`, the model's first output
-(`last_hidden_state`), `torch.inference_mode`, `torch.cuda.is_available`,
-`torch.nn.functional.normalize`, and long-standing numpy. No syntax newer than Python 3.9.
+It runs on the container's Python 3.9, torch 1.13 and transformers 4.26 and on current ones, so
+it uses only APIs all of them have (`.from_pretrained`, the tokenizer's `truncation`,
+`max_length` and `pad`, the model's first output, `torch.inference_mode`, long-standing numpy).
 """
 
 from __future__ import annotations

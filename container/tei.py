@@ -17,20 +17,16 @@ from typing import Final
 CPU_REPOSITORY: Final = "tei-cpu"
 GPU_REPOSITORY: Final = "tei"
 
-# The TEI images the SageMaker Python SDK registers: sagemaker-python-sdk,
-# sagemaker-core/src/sagemaker/core/image_uri_config/huggingface-tei-cpu.json and
-# huggingface-tei.json: versions 1.2.3, 1.4.0, 1.6.0, 1.7.0, 1.8.0 and 1.8.2, each tagged
-# "2.0.1-tei<version>" + "-cpu-py310-ubuntu22.04" or "-gpu-py310-cu122-ubuntu22.04". 1.8.2 is the
-# newest there and the one TEI's SageMaker docs show (docs/tei/index.md). aws/deep-learning-
-# containers lists a 1.9.3 build (2.0.1-tei1.9.3-cpu-py310-ubuntu24.04) the SDK does not
-# register yet; 1.9 answers validation errors with 422 instead of 413, which the client reads too.
+# The TEI images the SageMaker Python SDK registers (sagemaker-core image_uri_config/
+# huggingface-tei-cpu.json and huggingface-tei.json), tagged "2.0.1-tei<version>-cpu-py310-
+# ubuntu22.04" or "...-gpu-py310-cu122-ubuntu22.04"; 1.8.2 is the newest and the one TEI's
+# SageMaker docs show. (deep-learning-containers also built 1.9.3, which the SDK does not list.)
 REGISTERED_VERSIONS: Final = ("1.2.3", "1.4.0", "1.6.0", "1.7.0", "1.8.0", "1.8.2")
 GPU_TAG_FOR_CPU_TAG: Final = {
     f"2.0.1-tei{version}-cpu-py310-ubuntu22.04": f"2.0.1-tei{version}-gpu-py310-cu122-ubuntu22.04"
     for version in REGISTERED_VERSIONS
 }
 DEFAULT_CPU_TAG: Final = "2.0.1-tei1.8.2-cpu-py310-ubuntu22.04"
-DEFAULT_GPU_TAG: Final = GPU_TAG_FOR_CPU_TAG[DEFAULT_CPU_TAG]
 
 MAX_CLIENT_BATCH_SIZE: Final = 32
 """Texts one request may carry (router's --max-client-batch-size default); more are refused."""
@@ -41,8 +37,6 @@ MAX_CONCURRENT_REQUESTS: Final = 512
 PAYLOAD_LIMIT: Final = 2_000_000
 """Request body bytes the router reads (--payload-limit default); past it: 413."""
 HUB_CACHE: Final = "/opt/ml/model"
-MAX_CHAR_MULTIPLIER: Final = 250
-"""A text over max input length x 250 characters is cut there (or refused without truncation)."""
 
 TUNING_VARIABLES: Final = (
     "MAX_CLIENT_BATCH_SIZE",

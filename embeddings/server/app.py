@@ -7,10 +7,9 @@ uvicorn (by its own settings only).
 - The container's own routes (its `Contract`): `/ping`, `/invocations`; TEI's `/health`, `/embed`.
 
 A request whose caller leaves or times out before the model's turn is never computed. On SIGTERM
-or Ctrl-C uvicorn stops accepting and closes idle connections; requests waiting for the model
-are answered at once, the one running has DRAIN_SECONDS, what uvicorn then cancels is answered.
-A connection that never sends a request stays open: uvicorn's keep-alive timeout (its default
-5 s) starts after a response, and it has no setting for a first request.
+or Ctrl-C requests waiting for the model are answered at once and the one running has
+DRAIN_SECONDS. A connection that never sends a request stays open (uvicorn's keep-alive timeout
+starts after a response; it has no setting for a first request).
 """
 
 from __future__ import annotations
