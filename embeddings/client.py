@@ -111,7 +111,8 @@ def check_texts(texts: object) -> list[str]:
     if problems:
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise InvalidInputError(
-            f"{len(problems)} unusable texts, nothing was sent: {'; '.join(problems[:5])}{more}"
+            f"{len(problems)} unusable text{'s' * (len(problems) > 1)}, nothing was sent: "
+            f"{'; '.join(problems[:5])}{more}"
         )
     return list(texts)
 

@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-venv}
 
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    echo "error: Python 3.11 or newer is needed; '$PYTHON' is $("$PYTHON" --version 2>&1 || echo missing)." >&2
+    echo "error: Python 3.11 or newer is needed; '$PYTHON' is $("$PYTHON" --version 2>/dev/null || echo missing)." >&2
     echo "       Point PYTHON at one, e.g. PYTHON=python3.11 ./scripts/test.sh" >&2
     exit 1
 fi

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,8 @@ def test_the_local_endpoint_commands_run_as_written(tmp_path: Path) -> None:
     client_block = shell_block("AWS_ENDPOINT_URL=http://127.0.0.1:8080")
     setup, serve_command = serve_block.split("\n", 1)
     assert setup.startswith("./scripts/test.sh")  # what this very test run has done
+    with socket.socket() as probe:  # the commands use port 8080: answers must come from ours
+        assert probe.connect_ex(("127.0.0.1", 8080)) != 0, "port 8080 is taken by another server"
     env = {**os.environ, "AWS_CONFIG_FILE": str(tmp_path / "none")}
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
@@ -111,6 +114,7 @@ def test_the_local_endpoint_commands_run_as_written(tmp_path: Path) -> None:
     )
     try:
         wait_until_answering("http://127.0.0.1:8080", 120)
+        assert server.poll() is None, (tmp_path / "serve.log").read_text()
         result = subprocess.run(
             ["bash", "-e", "-c", client_block],
             cwd=ROOT,

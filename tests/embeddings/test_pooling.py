@@ -42,7 +42,7 @@ def test_batch_of_token_vectors_pools_to_the_models_sentence_embeddings() -> Non
 
 def test_first_token_vector_is_not_the_sentence_embedding() -> None:
     """Why the reference app's `result[0][0]` was wrong: [CLS] alone has a cosine of about 0.5
-    to the embedding (the README's figure; FACTS measured 0.42-0.54 on eight sentences)."""
+    to the embedding (the README's figure)."""
     first_tokens = [item[0][0] for item in TOKEN_LEVEL]
     cosines = [cosine(a, b) for a, b in zip(first_tokens, EXPECTED, strict=True)]
 
