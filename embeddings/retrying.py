@@ -16,7 +16,7 @@ from typing import Final, TypeVar
 
 import tenacity
 from botocore import exceptions as botocore_errors
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, SSLError
 
 from embeddings.errors import EndpointUnavailableError, container_status, describe, error_code
 
@@ -53,8 +53,8 @@ def is_throttling(error: ClientError) -> bool:
 
 
 def is_retryable(error: BaseException) -> bool:
-    if not isinstance(error, ClientError):
-        return isinstance(error, TRANSIENT_EXCEPTIONS)
+    if not isinstance(error, ClientError):  # a certificate refused stays refused
+        return isinstance(error, TRANSIENT_EXCEPTIONS) and not isinstance(error, SSLError)
     if error_code(error) == "ModelError":
         # The container answered: the same input fails the same way, unless it was too busy
         # (TEI's 429) or not ready (503).

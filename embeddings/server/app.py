@@ -139,8 +139,11 @@ def build_app(
                 return service_error(400, "ValidationError", missing)
             timeout = sagemaker.INVOCATION_TIMEOUT_SECONDS
             try:
-                work = asyncio.wait_for(invoke(request, body), timeout)
-                answer = await answer_of(request, work, contract.stopping)
+                if len(body) > contract.request_limit:  # the container's own limit: TEI's 2 MB
+                    answer = contract.too_large
+                else:
+                    work = asyncio.wait_for(invoke(request, body), timeout)
+                    answer = await answer_of(request, work, contract.stopping)
             except TimeoutError:
                 answer = sagemaker.TIMED_OUT
         finally:

@@ -7,12 +7,12 @@ answers the calls `status`, `wait` and `verify` make, for what the local endpoin
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 from typing import Any, Final
 
+import pydantic_core
 from starlette.responses import JSONResponse, Response
 
 from container import tei
@@ -58,6 +58,7 @@ def invocation_response(options: ServeOptions, name: str, answer: Answer) -> Res
         answer = Answer(500, f"{message} of {limit(options) // MB} MB".encode())
     if answer.status == 200:
         headers = {"x-Amzn-Invoked-Production-Variant": "AllTraffic"}
+        headers["x-amzn-RequestId"] = str(uuid.uuid4())
         return Response(answer.body, 200, headers, media_type=answer.content_type)
     original = answer.body.decode(errors="replace")
     kind = "client" if 400 <= answer.status < 500 else "server"
@@ -88,8 +89,8 @@ def describe(options: ServeOptions, target: str, payload: bytes) -> Response:
         return _json(400, {"__type": "UnknownOperationException", "message": message})
     field, kind, suffix = OPERATIONS[operation]
     try:
-        asked = str(json.loads(payload or b"{}").get(field))
-    except (ValueError, AttributeError, RecursionError):
+        asked = str(pydantic_core.from_json(payload or b"{}").get(field))  # depth-bounded
+    except (ValueError, AttributeError):
         return _json(400, {"__type": "SerializationException", "message": "not a JSON object"})
     name = options.endpoint_name or asked.removesuffix(suffix)
     if asked != name + suffix:

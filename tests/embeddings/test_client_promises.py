@@ -156,6 +156,20 @@ def test_an_unknown_endpoint_at_a_stand_in_url_names_the_url(
     assert (raised.value.endpoint_name, raised.value.region) == ("scripted", "us-east-1")
 
 
+def test_a_tls_handshake_that_fails_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """https:// to a server that speaks plain HTTP: a certificate or protocol refused stays
+    refused, so the client says so at once instead of retrying until the deadline."""
+    with scripted_endpoint(lambda _: ok([[1.0]])) as endpoint:
+        url = endpoint.url.replace("http://", "https://")
+        client = client_at(url, monkeypatch, deadline_seconds=20)
+        started = time.monotonic()
+        with pytest.raises(ServiceError, match="SSLError"):
+            client.embed_one("x")
+
+    assert time.monotonic() - started < 5
+    assert client.requests_sent == 1
+
+
 def test_a_service_message_of_any_length_is_cut_to_one_a_person_can_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

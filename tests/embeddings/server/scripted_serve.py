@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import pydantic_core
+
 from embeddings.server import ServeOptions, app, bind
 from embeddings.server.huggingface import Handler, HuggingFaceContainer
 
@@ -26,7 +28,7 @@ class ScriptedModel:
     ran: list[str] = field(default_factory=list)
 
     def transform(self, model: Any, data: Any, content_type: str | None, accept: str) -> str:
-        request = json.loads(data)
+        request = pydantic_core.from_json(data)  # depth-bounded, as the server's own
         time.sleep(request.get("sleep", 0))
         self.ran.append(request["id"])
         return json.dumps([[0.5] * (request.get("bytes", 0) // 4)], separators=(",", ":"))

@@ -45,6 +45,19 @@ def test_boto3_sees_the_containers_token_level_shapes(stock: RunningServer) -> N
     assert len(batch[1][0]) > len(batch[0][0])  # no padding between texts
 
 
+def test_an_answer_carries_its_request_id_as_sagemakers_do(stock: RunningServer) -> None:
+    answers = [
+        runtime(stock.url).invoke_endpoint(
+            EndpointName=ENDPOINT, Body=b'{"inputs": "a"}', ContentType="application/json"
+        )
+        for _ in range(2)
+    ]
+
+    ids = {answer["ResponseMetadata"]["RequestId"] for answer in answers}
+    assert len(ids) == 2
+    assert all(len(request_id) == 36 for request_id in ids)
+
+
 def test_the_embedding_client_equals_sentence_transformers(
     stock: RunningServer, monkeypatch: pytest.MonkeyPatch, sentence_transformer: Any
 ) -> None:

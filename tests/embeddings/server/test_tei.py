@@ -177,6 +177,18 @@ def test_invoke_endpoint_wraps_teis_errors_as_model_errors(tei: RunningServer) -
     )
 
 
+def test_invoke_endpoint_passes_bodies_over_teis_payload_limit_to_teis_refusal(
+    tei: RunningServer,
+) -> None:
+    """Under SageMaker's 6 MB a body still meets TEI's own 2,000,000 bytes, as in the container."""
+    with pytest.raises(ClientError) as refused:
+        invoke_endpoint(tei.url, {"inputs": "x" * 2_000_000})
+
+    response: Any = refused.value.response
+    assert (response["Error"]["Code"], response["OriginalStatusCode"]) == ("ModelError", 413)
+    assert "Failed to buffer the request body" in response["OriginalMessage"]
+
+
 def test_the_client_reads_tei_and_learns_its_batch_limit(
     tei: RunningServer, monkeypatch: pytest.MonkeyPatch, sentence_transformer: Any
 ) -> None:
