@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
 
-import pydantic_core
-
-from embeddings.server.contract import ANY_METHOD, JSON, Answer, Contract
+from embeddings.server.contract import ANY_METHOD, JSON, Answer, Contract, parse_json
 
 LOG = logging.getLogger("embeddings.server")
 
@@ -49,11 +47,10 @@ MMS_CONTRACT: Final = Contract(
 
 def decode(data: str | bytes, content_type: str | None) -> Any:
     """The toolkit's JSON decoder, for exactly `application/json` (no `; charset=`) as its
-    own. Its CSV and NumPy codecs are not served here. Parsed with a bounded depth, so that a
-    body nested thousands deep is a ValueError, never a RecursionError deep in the stack."""
+    own. Its CSV and NumPy codecs are not served here."""
     if content_type != JSON:
         raise ValueError(f"content type {content_type} is not supported: send {JSON}")
-    return pydantic_core.from_json(data)
+    return parse_json(data)
 
 
 def encode(prediction: Any, accept: str) -> str:

@@ -12,11 +12,10 @@ import time
 import uuid
 from typing import Any, Final
 
-import pydantic_core
 from starlette.responses import JSONResponse, Response
 
 from container import tei
-from embeddings.server.contract import Answer, ServeOptions
+from embeddings.server.contract import Answer, ServeOptions, parse_json
 
 LOG = logging.getLogger("embeddings.server")
 
@@ -89,7 +88,7 @@ def describe(options: ServeOptions, target: str, payload: bytes) -> Response:
         return _json(400, {"__type": "UnknownOperationException", "message": message})
     field, kind, suffix = OPERATIONS[operation]
     try:
-        asked = str(pydantic_core.from_json(payload or b"{}").get(field))  # depth-bounded
+        asked = str(parse_json(payload or b"{}").get(field))
     except (ValueError, AttributeError):
         return _json(400, {"__type": "SerializationException", "message": "not a JSON object"})
     name = options.endpoint_name or asked.removesuffix(suffix)

@@ -14,9 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import pydantic_core
-
 from embeddings.server import ServeOptions, app, bind
+from embeddings.server.contract import parse_json
 from embeddings.server.huggingface import Handler, HuggingFaceContainer
 
 
@@ -28,7 +27,7 @@ class ScriptedModel:
     ran: list[str] = field(default_factory=list)
 
     def transform(self, model: Any, data: Any, content_type: str | None, accept: str) -> str:
-        request = pydantic_core.from_json(data)  # depth-bounded, as the server's own
+        request = parse_json(data)
         time.sleep(request.get("sleep", 0))
         self.ran.append(request["id"])
         return json.dumps([[0.5] * (request.get("bytes", 0) // 4)], separators=(",", ":"))
