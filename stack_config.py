@@ -8,22 +8,25 @@ Python caller's value is. Where a setting is optional, "" or 0 (Pulumi.yaml's de
 from __future__ import annotations
 
 import json
+import os
 import types
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import botocore.exceptions
+import botocore.session
 import pulumi
 from pydantic.fields import FieldInfo
 
 from components.args import EmbeddingEndpointArgs
-from components.aws_limits import provider_region, suggestion
+from components.aws_limits import suggestion
 from components.errors import Context, InvalidSettingsError, Problem, renamed, show
 
 PROGRAM_DEFAULTS: Final = {"endpoint_name": "alex-embedding-endpoint"}
 """The program's endpoint keeps the fixed name the app's later parts look up; the component
 itself auto-names one, so that several fit in one program."""
-PYTHON_ONLY: Final = frozenset({"environment"})
+PYTHON_ONLY: Final = frozenset({"environment", "secret_settings"})
 """Settings with no stack-config key: they have no flat text form."""
 PYTHON_ONLY_KEYS: Final = frozenset(EmbeddingEndpointArgs.config_keys()[n] for n in PYTHON_ONLY)
 SECRETS: Final = frozenset({"hf_api_token"})
@@ -32,6 +35,21 @@ EMPTY: Final = {"string": "", "integer": 0}
 _NOT_A: Final = {"integer": "is not a whole number", "boolean": "is not true or false",
                  "array": "is not a JSON list", "object": "is not a JSON object"}  # fmt: skip
 _PROVIDER_KEYS: Final = ("aws:region", "aws:profile")
+
+
+def provider_region() -> str | None:
+    """The region the stack's AWS provider deploys to, found the way the provider finds it, so
+    that a bad one is reported with every other problem, before anything is registered."""
+    provider = pulumi.Config("aws")
+    region = provider.get("region") or os.environ.get("AWS_REGION")
+    if region := region or os.environ.get("AWS_DEFAULT_REGION"):
+        return region
+    try:
+        session = botocore.session.Session(profile=provider.get("profile"))
+        found = session.get_config_variable("region")
+    except botocore.exceptions.BotoCoreError:
+        return None
+    return str(found) if found else None
 
 
 def stack_fields() -> dict[str, tuple[str, FieldInfo]]:
@@ -74,6 +92,7 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
     values: dict[str, Any] = {keys[name]: value for name, value in PROGRAM_DEFAULTS.items()}
     problems: list[Problem] = []
     unreadable: set[str] = set()
+    secret: set[str] = set()
     # Every key of the stack: as the language host passes them (PULUMI_CONFIG), and as set.
     every_key = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
     for key in (k.removeprefix(prefix) for k in every_key if k.startswith(prefix)):
@@ -97,6 +116,8 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
             )
             unreadable.add(name)
             continue
+        if pulumi.runtime.is_config_secret(config.full_key(key)):
+            secret.add(name)  # kept secret wherever it reaches a resource
         if value is not None and name in SECRETS:
             if not pulumi.runtime.is_config_secret(config.full_key(key)):
                 problems.append(
@@ -113,6 +134,7 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
         checks_region=True,
         region=provider_region(),
     )
+    values[keys["secret_settings"]] = secret
     try:
         args = EmbeddingEndpointArgs.model_validate(
             values, by_alias=True, by_name=False, context=context

@@ -10,9 +10,10 @@ configuration.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, Self
 
+import pulumi
 from pydantic import ModelWrapValidatorHandler, ValidationError, ValidationInfo, model_validator
 
 from components import aws_limits, images
@@ -24,6 +25,7 @@ from components.errors import (
     Problem,
     from_pydantic,
     renamed,
+    show,
 )
 from components.settings import EndpointSettings
 from container import tei
@@ -70,16 +72,43 @@ class EmbeddingEndpointArgs(EndpointSettings):
         assert settings is not None  # no problem: every value was accepted
         return settings
 
-    def for_deployment(self, component: str, *, checks_region: bool, region: str | None) -> Self:
-        """These settings checked again with what the deployment knows: the component's name,
-        and the region, unless an explicit provider decides it."""
-        context = Context(
-            f"EmbeddingEndpoint {component!r}",
-            component=component,
-            checks_region=checks_region,
-            region=region,
-        )
+    def for_deployment(self, component: str) -> Self:
+        """These settings checked again with the component's name, before anything is
+        registered; the region and any Output ARNs are checked as they resolve (`checked_in`)."""
+        context = Context(f"EmbeddingEndpoint {component!r}", component=component)
         return self.model_validate(dict(self), context=context)
+
+    def checked_in(self, component: str, region: pulumi.Output[str]) -> pulumi.Output[str]:
+        """The deployment's region, once every setting holds there, Output ARNs resolved and
+        checked by the same rules and messages as text ones (a secret one is not shown): the
+        component registers its children only after this, so a bad value registers nothing."""
+        given = {name: getattr(self, name) for name in ("role_arn", "alarm_topic_arn")}
+        given["managed_policy_arns"] = pulumi.Output.all(*self.managed_policy_arns)
+        arns = (self.role_arn, self.alarm_topic_arn, *self.managed_policy_arns)
+        outputs = [value for value in arns if isinstance(value, pulumi.Output)]
+        secret = pulumi.Output.all(*(_secretness(value) for value in outputs))
+
+        def check(resolved: dict[str, Any]) -> str:
+            values = {**dict(self), **{name: resolved[name] for name in given}}
+            context = Context(
+                f"EmbeddingEndpoint {component!r}",
+                component=component,
+                checks_region=True,
+                region=resolved["region"],
+            )
+            try:
+                self.model_validate(values, context=context)
+            except InvalidSettingsError as error:
+                hidden = [
+                    v for v, s in zip(resolved["outputs"], resolved["secret"], strict=True) if s
+                ]
+                raise InvalidSettingsError(error.subject, _hiding(error.problems, hidden)) from None
+            return str(resolved["region"])
+
+        checked = pulumi.Output.all(
+            region=region, outputs=pulumi.Output.all(*outputs), secret=secret, **given
+        ).apply(check)
+        return pulumi.Output.unsecret(checked)
 
     def _rules(self, refused: set[str], context: Context) -> list[Problem]:
         """The rules that relate settings; one that reads a refused setting is skipped."""
@@ -94,8 +123,8 @@ class EmbeddingEndpointArgs(EndpointSettings):
             found.append(self._provisioned())
         if reads("mode", *_INSTANCES) and not self.is_serverless:
             found.append(self._range(*_INSTANCES))
-        if context.component is not None and reads("sentence_embeddings"):
-            found.append(_component_name(context.component, self.sentence_embeddings))
+        if context.component is not None and reads("sentence_embeddings", "runtime"):
+            found.append(_component_name(context.component, self.uses_handler))
         if reads("role_arn", "managed_policy_arns") and self.role_arn and self.managed_policy_arns:
             found.append(
                 [
@@ -221,9 +250,10 @@ class EmbeddingEndpointArgs(EndpointSettings):
             ("alarm_topic_arn", self.alarm_topic_arn),
             *policies,
         ]:
-            if arn and arn.split(":")[1] != partition:
+            if isinstance(arn, str) and arn.split(":")[1] != partition:
                 yield name, f"{arn!r} is not in {region}'s partition; use an 'arn:{partition}:' ARN"
-        topic_region = (self.alarm_topic_arn or "::::").split(":")[3]
+        topic = self.alarm_topic_arn if isinstance(self.alarm_topic_arn, str) else "::::"
+        topic_region = topic.split(":")[3]
         if topic_region not in ("", region):
             yield (
                 "alarm_topic_arn",
@@ -242,6 +272,20 @@ class EmbeddingEndpointArgs(EndpointSettings):
                 if name not in refused | said and self.changed(name):
                     said.add(name)
                     yield name, why
+
+
+def _secretness(value: pulumi.Output[Any]) -> pulumi.Output[bool]:
+    flag: Awaitable[bool] = value.is_secret()
+    return pulumi.Output.from_input(flag)
+
+
+def _hiding(problems: Iterable[Problem], secrets: Iterable[object]) -> list[Problem]:
+    """The problems with every secret value written as [secret]."""
+    shown = [text for value in secrets for text in (repr(value), show(value))]
+    hidden = list(problems)
+    for text in shown:
+        hidden = [Problem(p.setting, p.message.replace(text, "[secret]")) for p in hidden]
+    return hidden
 
 
 _PROVISIONED: Final = ("provisioned_concurrency", "provisioned_concurrency_min",
@@ -268,13 +312,14 @@ _NO_EFFECT: Final[tuple[_NoEffect, ...]] = (
     (_SCALING, ("autoscaling_max_capacity",),
               lambda s: s.autoscaling_max_capacity is not None,
               "has no effect without `autoscaling_max_capacity`: nothing scales; remove it"),
-    (("task",), ("sentence_embeddings",), lambda s: not s.sentence_embeddings,
-              "has no effect with `sentence_embeddings` on: its handler always pools; remove it"),
+    (("task",), ("sentence_embeddings", "runtime"), lambda s: not s.uses_handler,
+              "has no effect with `sentence_embeddings` on (the default): its handler always "
+              "pools; remove it, or set `sentence_embeddings` to false"),
     (("task", "sentence_embeddings"), ("runtime",), lambda s: s.runtime != "tei",
               "has no effect with `runtime` 'tei': TEI always serves pooled, normalised "
               "sentence embeddings and has no task; remove it"),
-    (("iam_propagation_delay",), ("role_arn", "sentence_embeddings"),
-              lambda s: s.creates_role or s.sentence_embeddings,
+    (("iam_propagation_delay",), ("role_arn", "sentence_embeddings", "runtime"),
+              lambda s: s.creates_role or s.uses_handler,
               "has no effect with `role_arn`: the component makes no role or policy to wait "
               "for; remove it"),
     (("log_retention_days",), ("endpoint_name",), lambda s: s.endpoint_name is not None,
@@ -288,7 +333,7 @@ COMPONENT_NAME_MAX: Final = 63 - len("-1a2b3c4") - len("-endpoint")
 SageMaker (and S3, for the handler's bucket) allow 63 characters."""
 
 
-def _component_name(name: str, sentence_embeddings: bool) -> Iterator[tuple[str, str]]:
+def _component_name(name: str, uses_handler: bool) -> Iterator[tuple[str, str]]:
     """Auto-named children carry the component's name, and so does the handler's bucket."""
     pattern = aws_limits.shape("sagemaker", "ModelName")["pattern"]
     if not re.fullmatch(pattern, name, flags=re.ASCII) or len(name) > COMPONENT_NAME_MAX:
@@ -298,9 +343,14 @@ def _component_name(name: str, sentence_embeddings: bool) -> Iterator[tuple[str,
             "hyphens, starting and ending with a letter or digit (no underscores or "
             "dots), as SageMaker names children after it",
         )
-    elif sentence_embeddings and name != name.lower():
+    elif uses_handler and (name != name.lower() or name.startswith(_S3_RESERVED_PREFIXES)):
         yield (
             NAME,
-            f"{name!r} must be lower-case with `sentence_embeddings` on: it also names "
+            f"{name!r} must be lower-case and not start with "
+            f"{', '.join(_S3_RESERVED_PREFIXES)} with `sentence_embeddings` on: it also names "
             "the S3 bucket that holds the handler code",
         )
+
+
+_S3_RESERVED_PREFIXES: Final = ("xn--", "sthree-", "amzn-s3-demo-")
+"""Bucket-name prefixes S3 reserves (its bucket naming rules)."""

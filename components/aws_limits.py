@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import difflib
 import functools
-import os
 import re
 from collections.abc import Collection
 from typing import Any, Final
 
-import botocore.exceptions
 import botocore.loaders
-import botocore.session
-import pulumi
 from pydantic import Field, StringConstraints
 
 INTEGER_MAX: Final = 2**31 - 1
@@ -77,20 +73,6 @@ def partition_of(region: str) -> str | None:
     named = [p for p in partitions if region in p["regions"]]
     patterned = [p for p in partitions if re.fullmatch(p["regionRegex"], region, flags=re.ASCII)]
     return str((named or patterned)[0]["id"]) if named or patterned else None
-
-
-def provider_region() -> str | None:
-    """The region the default AWS provider deploys to, found the way the provider finds it."""
-    provider = pulumi.Config("aws")
-    region = provider.get("region") or os.environ.get("AWS_REGION")
-    if region := region or os.environ.get("AWS_DEFAULT_REGION"):
-        return region
-    try:
-        session = botocore.session.Session(profile=provider.get("profile"))
-        found = session.get_config_variable("region")
-    except botocore.exceptions.BotoCoreError:
-        return None
-    return str(found) if found else None
 
 
 def suggestion(word: str, known: Collection[str]) -> str:

@@ -23,7 +23,7 @@ import pulumiverse_time as time
 
 from components import model_archive, operations, policies
 from components.args import EmbeddingEndpointArgs
-from components.aws_limits import provider_region
+from components.settings import SET_BY_COMPONENT
 from container import INFERENCE_SCRIPT, tei
 
 TYPE_TOKEN: Final = "alex:sagemaker:EmbeddingEndpoint"
@@ -50,21 +50,19 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EmbeddingEndpointArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        # Checked again with what only now is known, before anything is registered: the name,
-        # and the region (unless an explicit provider decides it at deployment).
-        explicit = _has_explicit_provider(opts)
-        args = args.for_deployment(
-            name, checks_region=not explicit, region=None if explicit else provider_region()
-        )
+        # The name is checked now, before anything is registered; the region (the provider's,
+        # whichever decides it) and Output ARNs as they resolve, before any child registers.
+        args = args.for_deployment(name)
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
-        self._tags = dict(args.tags) or None
+        self._tags = args.kept(dict(args.tags) or None, "tags")
 
         # Invokes run through the component's provider, so a component given an explicit
         # provider (another region or account) looks up that region's image and ARNs.
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        self.region = aws.get_region_output(opts=invoke).region
+        self.region = args.checked_in(name, aws.get_region_output(opts=invoke).region)
         partition = aws.get_partition_output(opts=invoke).partition
+        account = aws.get_caller_identity_output(opts=invoke).account_id
         # The provider's own table of prebuilt images: the registry account differs per region
         # (ap-east-1, af-south-1, ...), and an image from another region cannot be pulled.
         image = aws.sagemaker.get_prebuilt_ecr_image_output(
@@ -73,32 +71,35 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             region=self.region,
             opts=invoke,
         )
-        self.image_uri = image.registry_path
+        self.image_uri = args.kept(image.registry_path, "image_tag")
 
         grants: list[pulumi.Resource] = []
+        role_name: pulumi.Input[str]
         if args.role_arn is None:
+            trust = pulumi.Output.all(partition, self.region, account)
             role = aws.iam.Role(
                 f"{name}-role",
                 description=f"SageMaker execution role of the {name} embedding endpoint",
-                assume_role_policy=policies.to_json(policies.sagemaker_trust_policy()),
+                assume_role_policy=trust.apply(
+                    lambda v: policies.to_json(policies.sagemaker_trust_policy(*v))
+                ),
                 tags=self._tags,
                 opts=self._child(),
             )
             self.role_arn = role.arn
-            role_name: pulumi.Input[str] = role.name
-            if args.managed_policy_arns:
-                grants += [
-                    aws.iam.RolePolicyAttachment(
-                        # Named after the policy, not its position: reordering detaches nothing.
-                        f"{name}-{arn.rsplit('/', 1)[-1]}",
-                        role=role.name,
-                        policy_arn=arn,
-                        opts=self._child(),
-                    )
-                    for arn in args.managed_policy_arns
-                ]
-            else:
-                account = aws.get_caller_identity_output(opts=invoke).account_id
+            role_name = role.name
+            grants += [
+                aws.iam.RolePolicyAttachment(
+                    # Named after the policy, not its position, so reordering detaches nothing
+                    # (an Output's name is not known yet: its position names it).
+                    f"{name}-{_policy_name(arn, i, 'managed_policy_arns' in args.secret_settings)}",
+                    role=role.name,
+                    policy_arn=args.kept(arn, "managed_policy_arns"),
+                    opts=self._child(),
+                )
+                for i, arn in enumerate(args.managed_policy_arns)
+            ]
+            if not args.managed_policy_arns:
                 document = pulumi.Output.all(
                     partition, self.region, account, image.registry_id, args.image_repository
                 )
@@ -113,11 +114,11 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                     )
                 )
         else:
-            self.role_arn = pulumi.Output.from_input(args.role_arn)
-            role_name = args.role_arn.rsplit("/", 1)[-1]
+            self.role_arn = pulumi.Output.from_input(args.kept(args.role_arn, "role_arn"))
+            role_name = self.role_arn.apply(lambda arn: arn.rsplit("/", 1)[-1])
 
         model_data_url: pulumi.Output[str] | None = None
-        if args.sentence_embeddings:
+        if args.uses_handler:
             archive = self._model_archive()
             model_data_url = pulumi.Output.concat("s3://", archive.bucket, "/", archive.key)
             object_arn = pulumi.Output.all(partition, archive.bucket, archive.key)
@@ -139,24 +140,25 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             waits.append(
                 time.Sleep(
                     f"{name}-iam-propagation",
-                    create_duration=args.iam_propagation_delay,
+                    create_duration=args.kept(args.iam_propagation_delay, "iam_propagation_delay"),
                     triggers={"role_arn": self.role_arn},
-                    opts=self._child(depends_on=grants),
+                    opts=self._child(*grants),
                 )
             )
-        token = args.hf_api_token is not None
+        secret = args.hf_api_token is not None
+        secret |= not args.secret_settings.isdisjoint(_CONTAINER)
         model = aws.sagemaker.Model(
             f"{name}-model",
             execution_role_arn=self.role_arn,
             primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
-                image=self.image_uri,
+                image=self.image_uri,  # with the environment: secret where a setting is
                 mode="SingleModel",
                 environment=_container_environment(args),
                 model_data_url=model_data_url,
             ),
             tags=self._tags,
             opts=self._child(
-                depends_on=waits, additional_secret_outputs=["primary_container"] if token else None
+                *waits, additional_secret_outputs=["primary_container"] if secret else None
             ),
         )
         serverless = (
@@ -170,15 +172,18 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         )
         endpoint_config = aws.sagemaker.EndpointConfiguration(
             f"{name}-config",
-            production_variants=[
-                aws.sagemaker.EndpointConfigurationProductionVariantArgs(
-                    variant_name=operations.VARIANT_NAME,
-                    model_name=model.name,
-                    serverless_config=serverless,
-                    instance_type=None if serverless else args.instance_type,
-                    initial_instance_count=None if serverless else args.instance_count,
-                )
-            ],
+            production_variants=args.kept(
+                [
+                    aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                        variant_name=operations.VARIANT_NAME,
+                        model_name=model.name,
+                        serverless_config=serverless,
+                        instance_type=None if serverless else args.instance_type,
+                        initial_instance_count=None if serverless else args.instance_count,
+                    )
+                ],
+                *_CAPACITY,
+            ),
             tags=self._tags,
             opts=self._child(),
         )
@@ -189,18 +194,21 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             logs.append(
                 aws.cloudwatch.LogGroup(
                     f"{name}-logs",
-                    name=f"{policies.ENDPOINT_LOG_GROUP_PREFIX}/{args.endpoint_name}",
-                    retention_in_days=args.log_retention_days,
+                    name=args.kept(
+                        f"{policies.ENDPOINT_LOG_GROUP_PREFIX}/{args.endpoint_name}",
+                        "endpoint_name",
+                    ),
+                    retention_in_days=args.kept(args.log_retention_days, "log_retention_days"),
                     tags=self._tags,
                     opts=self._child(),
                 )
             )
         endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
-            name=args.endpoint_name,
+            name=args.kept(args.endpoint_name, "endpoint_name"),
             endpoint_config_name=endpoint_config.name,
             tags=self._tags,
-            opts=self._child(depends_on=logs),
+            opts=self._child(*logs),
         )
         if args.instance_scaling or args.provisioned_scaling:
             operations.autoscaling(name, endpoint, args, self)
@@ -209,8 +217,8 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
 
         self.model_name = model.name
         self.endpoint_config_name = endpoint_config.name
-        self.endpoint_name = endpoint.name
-        self.endpoint_arn = endpoint.arn
+        self.endpoint_name = args.kept(endpoint.name, "endpoint_name")
+        self.endpoint_arn = args.kept(endpoint.arn, "endpoint_name")
         self.invoke_policy_json = self.endpoint_arn.apply(
             lambda arn: policies.to_json(policies.invoke_endpoint_policy(arn))
         )
@@ -230,8 +238,10 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             opts=self._child(),
         )
 
-    def _child(self, **options: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **options)
+    def _child(self, *after: pulumi.Resource, **options: Any) -> pulumi.ResourceOptions:
+        """A child's options: it registers only once the settings hold in the region."""
+        depends_on = self.region.apply(lambda _: list(after))
+        return pulumi.ResourceOptions(parent=self, depends_on=depends_on, **options)
 
     def _model_archive(self) -> aws.s3.BucketObjectv2:
         """A private bucket the component owns, holding the handler's archive (new buckets
@@ -259,21 +269,9 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             content_base64=base64.b64encode(archive).decode(),
             content_type="application/gzip",
             server_side_encryption="AES256",
-            tags=self._tags,
-            opts=self._child(depends_on=[private]),
+            # No tags: S3 allows 10 an object, the component up to 50; the bucket has them.
+            opts=self._child(private),
         )
-
-
-def _has_explicit_provider(opts: pulumi.ResourceOptions | None) -> bool:
-    """Whether an AWS provider other than the stack's default deploys the component."""
-    if opts is None:
-        return False
-    providers = opts.providers or []
-    given = [opts.provider, *(providers.values() if isinstance(providers, dict) else providers)]
-    if any(isinstance(provider, aws.Provider) for provider in given):
-        return True
-    parent = opts.parent
-    return parent is not None and parent.get_provider("aws:sagemaker/model:Model") is not None
 
 
 def _container_environment(args: EmbeddingEndpointArgs) -> Mapping[str, pulumi.Input[str]]:
@@ -289,6 +287,22 @@ def _container_environment(args: EmbeddingEndpointArgs) -> Mapping[str, pulumi.I
         if args.model_revision is not None:
             environment["HF_MODEL_REVISION"] = args.model_revision
         token_variable = "HF_API_TOKEN"
+    environment = {
+        key: args.kept(value, SET_BY_COMPONENT.get(key, "environment"))
+        for key, value in environment.items()
+    }
     if args.hf_api_token is not None:
         environment[token_variable] = pulumi.Output.secret(args.hf_api_token)
     return environment
+
+
+_CAPACITY: Final = ("memory_size_in_mb", "max_concurrency", "provisioned_concurrency",
+                    "instance_type", "instance_count")  # fmt: skip
+_CONTAINER: Final = ("model_id", "model_revision", "task", "environment", "image_tag")
+"""The settings the model's container (its image and environment) carries."""
+
+
+def _policy_name(arn: pulumi.Input[str], position: int, secret: bool) -> str:
+    """A policy attachment's name: the policy's own, so that reordering detaches nothing; its
+    position where the name is not known yet (an Output) or must not show (a secret)."""
+    return arn.rsplit("/", 1)[-1] if isinstance(arn, str) and not secret else f"policy-{position}"

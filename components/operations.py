@@ -11,6 +11,11 @@ import pulumi_aws as aws
 from components.args import EmbeddingEndpointArgs
 
 VARIANT_NAME: Final = "AllTraffic"
+_SCALING: Final = ("instance_count", "autoscaling_min_capacity", "autoscaling_max_capacity",
+                   "autoscaling_target_invocations", "autoscaling_scale_in_cooldown",
+                   "autoscaling_scale_out_cooldown", "provisioned_concurrency",
+                   "provisioned_concurrency_min", "provisioned_concurrency_max",
+                   "provisioned_concurrency_target_percent")  # fmt: skip
 _MICROSECONDS: Final = {"ms": 1000, "s": 1_000_000}
 """SageMaker reports ModelLatency and ModelSetupTime in microseconds."""
 
@@ -39,9 +44,9 @@ def autoscaling(
         service_namespace="sagemaker",
         resource_id=endpoint.name.apply(lambda name: f"endpoint/{name}/variant/{VARIANT_NAME}"),
         scalable_dimension=f"sagemaker:variant:{dimension}",
-        min_capacity=low,
-        max_capacity=high,
-        tags=dict(args.tags) or None,
+        min_capacity=args.kept(low, *_SCALING),
+        max_capacity=args.kept(high, *_SCALING),
+        tags=args.kept(dict(args.tags) or None, "tags"),
         opts=opts,
     )
     return aws.appautoscaling.Policy(
@@ -50,13 +55,16 @@ def autoscaling(
         service_namespace=target.service_namespace,
         resource_id=target.resource_id,
         scalable_dimension=target.scalable_dimension,
-        target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
-            target_value=target_value,
-            predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                predefined_metric_type=metric
+        target_tracking_scaling_policy_configuration=args.kept(
+            aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                target_value=target_value,
+                predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type=metric
+                ),
+                scale_in_cooldown=args.autoscaling_scale_in_cooldown if instances else None,
+                scale_out_cooldown=args.autoscaling_scale_out_cooldown if instances else None,
             ),
-            scale_in_cooldown=args.autoscaling_scale_in_cooldown if instances else None,
-            scale_out_cooldown=args.autoscaling_scale_out_cooldown if instances else None,
+            *_SCALING,
         ),
         opts=opts,
     )
@@ -69,7 +77,8 @@ def alarms(
     parent: pulumi.Resource,
 ) -> list[aws.cloudwatch.MetricAlarm]:
     """5XX errors, model latency and, on serverless, slow cold starts (ModelSetupTime)."""
-    actions = [args.alarm_topic_arn] if args.alarm_topic_arn else None
+    actions = args.kept([args.alarm_topic_arn] if args.alarm_topic_arn else None, "alarm_topic_arn")
+    thresholds = ("alarm_model_latency_ms", "alarm_model_setup_seconds")
     latency, setup = args.alarm_model_latency_ms, args.alarm_model_setup_seconds
     # (suffix, metric, statistic, threshold, why): a cold-start alarm only where there are any.
     specs = [
@@ -83,7 +92,7 @@ def alarms(
     return [
         aws.cloudwatch.MetricAlarm(
             f"{component}-{suffix}",
-            alarm_description=f"{component}: {description}",
+            alarm_description=args.kept(f"{component}: {description}", *thresholds),
             namespace="AWS/SageMaker",
             metric_name=metric,
             statistic=statistic,
@@ -92,12 +101,12 @@ def alarms(
             ),
             period=300,
             evaluation_periods=1,
-            threshold=threshold,
+            threshold=args.kept(threshold, *thresholds),
             comparison_operator="GreaterThanThreshold",
             treat_missing_data="notBreaching",
             alarm_actions=actions,
             ok_actions=actions,
-            tags=dict(args.tags) or None,
+            tags=args.kept(dict(args.tags) or None, "tags"),
             opts=pulumi.ResourceOptions(parent=parent),
         )
         for suffix, metric, statistic, threshold, description in specs

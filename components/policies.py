@@ -20,10 +20,18 @@ def _allow(sid: str, action: str | list[str], resource: str | list[str]) -> Poli
     return {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": resource}
 
 
-def sagemaker_trust_policy() -> PolicyDocument:
-    """Lets SageMaker assume the role to pull the image and write logs and metrics."""
+def sagemaker_trust_policy(partition: str, region: str, account_id: str) -> PolicyDocument:
+    """Lets SageMaker assume the role to pull the image and write logs and metrics, but only
+    on behalf of this account's SageMaker resources in this region: AWS's cross-service
+    confused-deputy guidance (SageMaker Developer Guide, "Cross-service confused deputy
+    prevention": aws:SourceAccount, and aws:SourceArn with a wildcard where the resource's ARN
+    is not known yet, as the model's is not: it names this role)."""
     trust = {"Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    return _document({"Effect": "Allow", **trust})
+    condition = {
+        "StringEquals": {"aws:SourceAccount": account_id},
+        "ArnLike": {"aws:SourceArn": f"arn:{partition}:sagemaker:{region}:{account_id}:*"},
+    }
+    return _document({"Effect": "Allow", **trust, "Condition": condition})
 
 
 def execution_policy(

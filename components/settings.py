@@ -6,6 +6,7 @@ settings are `args.EmbeddingEndpointArgs`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Final, Literal
 
@@ -20,10 +21,13 @@ from pydantic import (
     StringConstraints,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from components import aws_limits, images
 
-_HUB_PART: Final = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"  # the Hub's own limits
+# The Hub's own rules (huggingface_hub's validate_repo_id): parts of 1-96 ASCII letters, digits,
+# '_', '-', '.', starting and ending with a letter, digit or '_'; no '--' or '..'; no '.git' end.
+_HUB_PART: Final = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
 _ARN: Final = r"arn:aws[a-z-]*"
 _IAM_NAME: Final = r"[A-Za-z0-9_+=,.@-]"  # IAM's policyPathType and policyNameType letters
 # Variables the component sets itself, by the setting that sets them (MODEL_ID, REVISION: TEI's
@@ -45,6 +49,20 @@ def _refuse(reason: Callable[[Any], str | None]) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+def _arn(pattern: str, max_length: int = 2048) -> PlainValidator:
+    """An ARN given as text is checked now; an Output (another stack's role, a topic made in
+    the same program) is checked by the component once it resolves, by these same rules."""
+
+    def check(value: object) -> object:
+        if value is None or isinstance(value, pulumi.Output):
+            return value
+        if isinstance(value, str) and len(value) <= max_length and re.fullmatch(pattern, value):
+            return value
+        raise PydanticCustomError("string_pattern_mismatch", "is not allowed")
+
+    return PlainValidator(check)
 
 
 def _token(value: object) -> object:
@@ -72,8 +90,8 @@ def _go_duration(delay: str) -> str | None:
     )
 
 
-def _one_per_name(arns: Sequence[str]) -> str | None:
-    names = [arn.rsplit("/", 1)[-1] for arn in arns]
+def _one_per_name(arns: Sequence[str | pulumi.Output[str]]) -> str | None:
+    names = [arn.rsplit("/", 1)[-1] for arn in arns if isinstance(arn, str)]
     twice = sorted({name for name in names if names.count(name) > 1})
     return f"names more than one policy {', '.join(twice)}" if twice else None
 
@@ -88,13 +106,11 @@ _EnvironmentKey = Annotated[
     _refuse(lambda key: f"is set by the component; use `{SET_BY_COMPONENT[key]}`"
             if key in SET_BY_COMPONENT else None),
 ]  # fmt: skip
+ArnInput = str | pulumi.Output[str]
+# IAM's policyPathType and policyNameType; arnType's length.
 _PolicyArn = Annotated[
-    str,
-    # IAM's policyPathType and policyNameType; arnType's length.
-    StringConstraints(
-        pattern=rf"^{_ARN}:iam::(?:aws|[0-9]{{12}}):policy(?:/{_IAM_NAME}+)*/{_IAM_NAME}{{1,128}}$",
-        max_length=2048,
-    ),
+    ArnInput,
+    _arn(rf"{_ARN}:iam::(?:aws|[0-9]{{12}}):policy(?:/{_IAM_NAME}+)*/{_IAM_NAME}{{1,128}}"),
 ]
 _TagKey = Annotated[
     str,
@@ -125,7 +141,13 @@ class EndpointSettings(BaseModel):
     model_id: Annotated[
         str,
         StringConstraints(pattern=rf"^{_HUB_PART}(?:/{_HUB_PART})?$"),
-        _refuse(lambda id_: "may not contain '--' or '..'" if "--" in id_ or ".." in id_ else None),
+        _refuse(
+            lambda id_: (
+                "may not contain '--' or '..', nor end in '.git'"
+                if "--" in id_ or ".." in id_ or id_.endswith(".git")
+                else None
+            )
+        ),
     ] = "sentence-transformers/all-MiniLM-L6-v2"
     """Hugging Face Hub model id, `name` or `org/name` (letters, digits, '-', '_', '.'), loaded
     by the container at start-up."""
@@ -134,9 +156,9 @@ class EndpointSettings(BaseModel):
     ] = None
     """Hub branch, tag or commit to pin the model to; unset uses the default branch."""
     runtime: images.Runtime = "huggingface"
-    """What serves the model: huggingface (the HuggingFace inference image: token vectors, or
-    sentence embeddings with `sentence_embeddings`) or tei (Text Embeddings Inference: pooled,
-    normalised sentence embeddings, no custom code)."""
+    """What serves the model: huggingface (the HuggingFace inference image: sentence
+    embeddings, or token vectors without `sentence_embeddings`) or tei (Text Embeddings
+    Inference: pooled, normalised sentence embeddings, no custom code)."""
     task: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")] = (
         "feature-extraction"
     )
@@ -145,7 +167,7 @@ class EndpointSettings(BaseModel):
     """Full tag of the runtime's image, looked up per region: a CPU tag (a GPU instance runs
     its GPU build where one is known), or a GPU instance's GPU tag; unset for the tested release
     (huggingface-pytorch-inference 1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04, tei-cpu
-    2.0.1-tei1.8.2-cpu-py310-ubuntu22.04)."""
+    2.0.1-tei1.9.3-cpu-py310-ubuntu24.04)."""
     hf_api_token: Annotated[str | pulumi.Output[str] | None, PlainValidator(_token)] = None
     """Hugging Face token for gated or private models (kept secret); unset for public models."""
     environment: Annotated[
@@ -156,9 +178,9 @@ class EndpointSettings(BaseModel):
     ] = Field(default_factory=dict)
     """Extra container variables: names of letters, digits and '_', values of at most 1024
     characters."""
-    sentence_embeddings: bool = False
+    sentence_embeddings: bool = True
     """Serve one normalised sentence embedding per text (handler code shipped in an S3 model
-    archive) instead of the container's token vectors (huggingface runtime)."""
+    archive); false serves the container's token vectors (huggingface runtime)."""
 
     # ---- Where it runs, and how much of it: serverless capacity, or realtime instances
     mode: Literal["serverless", "realtime"] = "serverless"
@@ -203,11 +225,11 @@ class EndpointSettings(BaseModel):
 
     # ---- Who it runs as
     role_arn: Annotated[
-        str | None,
+        ArnInput | None,
         # IAM's roleNameType (1-64 of [\w+=,.@-]); the path as SageMaker's RoleArn pattern has it.
-        StringConstraints(
-            pattern=rf"^{_ARN}:iam::[0-9]{{12}}:role/(?:[A-Za-z0-9_+=,.@/-]*/)?{_IAM_NAME}{{1,64}}$",
-            max_length=aws_limits.shape("sagemaker", "RoleArn")["max"],
+        _arn(
+            rf"{_ARN}:iam::[0-9]{{12}}:role/(?:[A-Za-z0-9_+=,.@/-]*/)?{_IAM_NAME}{{1,64}}",
+            aws_limits.shape("sagemaker", "RoleArn")["max"],
         ),
     ] = None
     """Existing execution role (arn:aws:iam::<account>:role/<name>) to use instead of creating
@@ -239,8 +261,7 @@ class EndpointSettings(BaseModel):
     alarms: bool = True
     """CloudWatch alarms on 5XX errors, model latency and (serverless) cold-start setup time."""
     alarm_topic_arn: Annotated[
-        str | None,
-        StringConstraints(pattern=rf"^{_ARN}:sns:[a-z0-9-]+:[0-9]{{12}}:[A-Za-z0-9_-]{{1,256}}$"),
+        ArnInput | None, _arn(rf"{_ARN}:sns:[a-z0-9-]+:[0-9]{{12}}:[A-Za-z0-9_-]{{1,256}}")
     ] = None
     """SNS topic (arn:aws:sns:<region>:<account>:<topic>) the alarms notify, in the stack's
     region; unset for none."""
@@ -258,6 +279,20 @@ class EndpointSettings(BaseModel):
     ] = Field(default_factory=dict)
     """Tags for every taggable resource of the component: at most 50, of letters, digits, spaces
     and _ . : / = + - @ (keys up to 128, values up to 256 characters)."""
+
+    secret_settings: Annotated[
+        frozenset[str],
+        BeforeValidator(lambda v: frozenset(v) if isinstance(v, set | list | tuple) else v),
+        _refuse(lambda names: None if names <= set(EndpointSettings.model_fields) else
+                f"names no setting: {sorted(names - set(EndpointSettings.model_fields))}"),
+    ] = frozenset()  # fmt: skip
+    """Settings whose values are kept secret in the state and previews (Python only: the
+    program adds every key set with `pulumi config set --secret`)."""
+
+    def kept(self, value: Any, *names: str) -> Any:
+        """`value` as a resource input: a secret where it comes from a secret setting."""
+        secret = value is not None and not self.secret_settings.isdisjoint(names)
+        return pulumi.Output.secret(value) if secret else value
 
     @classmethod
     def names(cls) -> dict[str, str]:
@@ -302,6 +337,11 @@ class EndpointSettings(BaseModel):
         """The runtime's repository for the instance: tei-cpu or tei for TEI."""
         runtime = images.RUNTIMES[self.runtime]
         return runtime.gpu_repository if self.runs_on_gpu else runtime.cpu_repository
+
+    @property
+    def uses_handler(self) -> bool:
+        """Whether the HF image serves through the sentence-embedding handler's archive."""
+        return self.sentence_embeddings and self.runtime == "huggingface"
 
     @property
     def creates_role(self) -> bool:

@@ -204,6 +204,9 @@ def command_verify(args: argparse.Namespace, out: TextIO | None) -> int:
             text += (f", HF_TASK={task}" if task or not tei else "") + (
                 " (TEI reads no task)" if tei and task else ""
             )
+            if not tei:  # the handler's archive pools in the container; else the client pools
+                archive = container.get("ModelDataUrl")
+                text += f", sentence embeddings ({archive})" if archive else ", token vectors"
             check(bool(model_id) and task == (None if tei else "feature-extraction"), text)
     if in_service:
         vector = attempt("invocation", lambda: _client(args).embed_one(args.text))

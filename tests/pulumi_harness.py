@@ -147,6 +147,7 @@ class AwsMocks(Mocks):
         state["name"] = name
         arn_suffix = {
             "aws:iam/role:Role": f"iam::{ACCOUNT_ID}:role/{name}",
+            "aws:sns/topic:Topic": f"sns:{self.region}:{ACCOUNT_ID}:{name}",
             "aws:sagemaker/model:Model": f"sagemaker:{self.region}:{ACCOUNT_ID}:model/{name}",
             "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
                 f"sagemaker:{self.region}:{ACCOUNT_ID}:endpoint-config/{name}"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from pulumi.runtime import settings
 
 from components.errors import InvalidSettingsError
 from tests.conftest import StartPulumi
 from tests.pulumi_harness import ACCOUNT_ID, project_config
 from tests.resource_types import (
     ALARM,
+    BUCKET,
+    BUCKET_OBJECT,
     COMPONENT,
     CONFIG,
     ENDPOINT,
@@ -18,15 +21,18 @@ from tests.resource_types import (
     MODEL,
     POLICY,
     POLICY_ATTACHMENT,
+    PUBLIC_ACCESS_BLOCK,
     ROLE,
     SLEEP,
 )
 
 IMAGE_TAG = "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
 US_EAST_1_REPOSITORY = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference"
+TOKENS = project_config(sentenceEmbeddings="false")
+"""The stock container's token vectors: the reference's own resources, no handler archive."""
 
 
-def test_default_stack_registers_the_reference_resources_plus_logs_and_alarms(
+def test_default_stack_registers_the_reference_resources_plus_handler_logs_and_alarms(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks()
@@ -37,6 +43,10 @@ def test_default_stack_registers_the_reference_resources_plus_logs_and_alarms(
             (COMPONENT, "alex-embedding"),
             (ROLE, "alex-embedding-role"),
             (POLICY, "alex-embedding-execution-policy"),
+            (BUCKET, "alex-embedding-code"),
+            (PUBLIC_ACCESS_BLOCK, "alex-embedding-code-public-access"),
+            (BUCKET_OBJECT, "alex-embedding-model-archive"),
+            (POLICY, "alex-embedding-model-archive-read"),
             (SLEEP, "alex-embedding-iam-propagation"),
             (MODEL, "alex-embedding-model"),
             (CONFIG, "alex-embedding-config"),
@@ -49,8 +59,11 @@ def test_default_stack_registers_the_reference_resources_plus_logs_and_alarms(
     )
 
 
-def test_role_is_trusted_only_by_sagemaker(pulumi_mocks: StartPulumi) -> None:
-    harness = pulumi_mocks()
+@pytest.mark.parametrize(("region", "partition"), [("us-east-1", "aws"), ("cn-north-1", "aws-cn")])
+def test_role_is_trusted_only_by_sagemaker_for_this_account_and_region(
+    pulumi_mocks: StartPulumi, region: str, partition: str
+) -> None:
+    harness = pulumi_mocks(region=region)
     harness.run_program()
 
     role = harness.one(ROLE)
@@ -61,6 +74,12 @@ def test_role_is_trusted_only_by_sagemaker(pulumi_mocks: StartPulumi) -> None:
                 "Effect": "Allow",
                 "Principal": {"Service": "sagemaker.amazonaws.com"},
                 "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{partition}:sagemaker:{region}:{ACCOUNT_ID}:*"
+                    },
+                },
             }
         ],
     }
@@ -70,7 +89,7 @@ def test_role_is_trusted_only_by_sagemaker(pulumi_mocks: StartPulumi) -> None:
 def test_execution_policy_is_least_privilege_for_this_region_and_account(
     pulumi_mocks: StartPulumi,
 ) -> None:
-    harness = pulumi_mocks(region="us-east-1")
+    harness = pulumi_mocks(region="us-east-1", config=TOKENS)
     harness.run_program()
 
     policy = harness.one(POLICY)
@@ -134,7 +153,7 @@ def test_propagation_wait_uses_the_configured_delay(pulumi_mocks: StartPulumi) -
 
 
 def test_model_runs_the_hub_model_from_the_regional_image(pulumi_mocks: StartPulumi) -> None:
-    harness = pulumi_mocks()
+    harness = pulumi_mocks(config=TOKENS)
     harness.run_program()
 
     model = harness.one(MODEL)
@@ -241,7 +260,7 @@ def test_every_child_is_parented_to_the_component(pulumi_mocks: StartPulumi) -> 
 
     component = harness.one(COMPONENT)
     children = [r for r in harness.monitor.registrations if r.type != COMPONENT]
-    assert len(children) == 10
+    assert len(children) == 14
     assert {child.parent for child in children} == {component.urn}
     assert component.parent.endswith("::pulumi:pulumi:Stack::alex-sagemaker-dev")
 
@@ -253,7 +272,7 @@ def test_every_child_is_parented_to_the_component(pulumi_mocks: StartPulumi) -> 
 def test_other_regions_get_their_own_registry(
     pulumi_mocks: StartPulumi, region: str, registry: str
 ) -> None:
-    harness = pulumi_mocks(region=region)
+    harness = pulumi_mocks(region=region, config=TOKENS)
     exports = harness.run_program()
 
     lookups = [
@@ -286,6 +305,7 @@ def test_every_config_key_reaches_the_resources(pulumi_mocks: StartPulumi) -> No
             modelId="BAAI/bge-small-en-v1.5",
             modelRevision="5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
             task="sentence-similarity",
+            sentenceEmbeddings="false",
             imageTag="2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04",
             memorySizeInMb="6144",
             maxConcurrency="10",
@@ -321,7 +341,7 @@ def test_every_config_key_reaches_the_resources(pulumi_mocks: StartPulumi) -> No
 
 def test_existing_role_from_config_skips_role_policy_and_wait(pulumi_mocks: StartPulumi) -> None:
     role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/service-role/AmazonSageMaker-ExecutionRole"
-    harness = pulumi_mocks(config=project_config(roleArn=role_arn))
+    harness = pulumi_mocks(config={**TOKENS, **project_config(roleArn=role_arn)})
     exports = harness.run_program()
 
     types = {r.type for r in harness.monitor.registrations}
@@ -333,7 +353,8 @@ def test_existing_role_from_config_skips_role_policy_and_wait(pulumi_mocks: Star
 def test_managed_policies_from_config_replace_the_inline_policy(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks(
         config=project_config(
-            managedPolicyArns=json.dumps(["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"])
+            sentenceEmbeddings="false",
+            managedPolicyArns=json.dumps(["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"]),
         )
     )
     harness.run_program()
@@ -405,3 +426,48 @@ def test_bad_config_lists_every_problem_by_key_and_registers_nothing(
     assert "is a GPU tag, but a serverless endpoint has no GPUs" in message
     assert harness.monitor.registrations == []
     assert harness.mocks.invocations == []
+
+
+def test_a_secret_stack_value_stays_secret_wherever_it_reaches(pulumi_mocks: StartPulumi) -> None:
+    secret = {
+        "modelId": "acme/private-embedder",
+        "endpointName": "internal-embeddings",
+        "memorySizeInMb": "4096",
+        "alarmModelLatencyMs": "500",
+        "iamPropagationDelay": "20s",
+        "tags": json.dumps({"project": "stealth"}),
+    }
+    harness = pulumi_mocks(
+        config=project_config(**secret), secret_keys=[f"alex-sagemaker:{key}" for key in secret]
+    )
+    harness.run_program()
+
+    model = harness.one(MODEL)
+    assert model.inputs["primaryContainer"]["environment"]["HF_MODEL_ID"] == secret["modelId"]
+    assert model.secret_inputs == ["primaryContainer", "tags"]
+    assert model.additional_secret_outputs == ["primaryContainer"]
+    assert harness.one(ENDPOINT).secret_inputs == ["name", "tags"]
+    assert harness.one(LOG_GROUP).secret_inputs == ["name", "tags"]
+    assert harness.one(CONFIG).secret_inputs == ["productionVariants", "tags"]
+    assert harness.one(SLEEP).secret_inputs == ["createDuration"]
+    for alarm in harness.of_type(ALARM):
+        assert {"alarmDescription", "threshold", "tags"} <= set(alarm.secret_inputs)
+    for type_token in (ROLE, BUCKET):
+        assert harness.one(type_token).secret_inputs == ["tags"], type_token
+    root = settings.get_root_resource()
+    outputs = root.outputs  # type: ignore[union-attr]
+    assert harness.is_secret(outputs["endpoint_name"])
+    assert not harness.is_secret(outputs["region"])
+
+
+def test_a_secret_managed_policy_is_attached_under_its_position(pulumi_mocks: StartPulumi) -> None:
+    policy = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+    harness = pulumi_mocks(
+        config=project_config(sentenceEmbeddings="false", managedPolicyArns=json.dumps([policy])),
+        secret_keys=["alex-sagemaker:managedPolicyArns"],
+    )
+    harness.run_program()
+
+    attachment = harness.one(POLICY_ATTACHMENT)
+    assert (attachment.name, attachment.secret_inputs) == ("alex-embedding-policy-0", ["policyArn"])
+    assert "AmazonSageMakerFullAccess" not in attachment.urn

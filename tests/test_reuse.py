@@ -28,8 +28,10 @@ def program() -> None:
     from components import EmbeddingEndpoint, EmbeddingEndpointArgs
 
     EmbeddingEndpoint("tei", EmbeddingEndpointArgs(runtime="tei", endpoint_name="tei-embeddings"))
-    EmbeddingEndpoint("handler", EmbeddingEndpointArgs(sentence_embeddings=True))
-    EmbeddingEndpoint("tokens", EmbeddingEndpointArgs(endpoint_name="token-embeddings"))
+    EmbeddingEndpoint("handler", EmbeddingEndpointArgs())
+    EmbeddingEndpoint(
+        "tokens", EmbeddingEndpointArgs(endpoint_name="token-embeddings", sentence_embeddings=False)
+    )
 
 
 mocks.run(program)
@@ -75,7 +77,7 @@ def test_copying_components_and_container_is_enough(tmp_path: Path) -> None:
     assert result["path"] == []
     assert result["images"] == {
         "tei-model": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/tei-cpu:"
-        "2.0.1-tei1.8.2-cpu-py310-ubuntu22.04",
+        "2.0.1-tei1.9.3-cpu-py310-ubuntu24.04",
         "handler-model": "763104351884.dkr.ecr.eu-west-1.amazonaws.com/"
         "huggingface-pytorch-inference:1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04",
         "tokens-model": "763104351884.dkr.ecr.eu-west-1.amazonaws.com/"

@@ -99,6 +99,17 @@ def test_declared_project_defaults_are_the_reference_deployment(
     assert read(harness).model_dump() == expected_reference_args()
 
 
+def test_a_tei_stack_on_the_declared_defaults_does_not_refuse_itself(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    # The CLI hands the program sentenceEmbeddings=true, Pulumi.yaml's default, on a TEI stack.
+    harness = pulumi_mocks(config={**project_defaults(), "alex-sagemaker:runtime": "tei"})
+
+    args = read(harness)
+
+    assert (args.runtime, args.sentence_embeddings, args.uses_handler) == ("tei", True, False)
+
+
 def test_project_file_declares_exactly_what_the_settings_declare() -> None:
     expected = yaml.safe_dump({"config": declared_config()}, sort_keys=False, width=100)
 
@@ -217,7 +228,7 @@ def test_secret_token_is_handed_on_as_a_secret(pulumi_mocks: StartPulumi) -> Non
         (
             "managedPolicyArns",
             '["arn:aws:iam::aws:policy/X", 2]',
-            "managedPolicyArns: 2 is refused: Input should be a valid string",
+            "managedPolicyArns: 2 is not allowed. Managed policies",
         ),
         ("tags", "team=ml", "tags: 'team=ml' is not a JSON object"),
         (

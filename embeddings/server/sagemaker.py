@@ -121,6 +121,8 @@ def describe(options: ServeOptions, target: str, payload: bytes) -> Response:
     else:
         environment = {"HF_MODEL_ID": options.model, "HF_TASK": options.task}
         described["PrimaryContainer"] = {"Image": "local", "Environment": environment}
+        if options.handler_path is not None:  # where the handler comes from, as an archive's URL
+            described["PrimaryContainer"]["ModelDataUrl"] = options.handler_path.resolve().as_uri()
     if operation == "DescribeModel":
         described["ExecutionRoleArn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/local"
     return _json(200, described)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi
 import pulumi_aws as aws
-import pulumiverse_time as time
 import pytest
 
 from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettingsError
 from tests.conftest import StartPulumi
 from tests.pulumi_harness import ACCOUNT_ID
-from tests.resource_types import ALARM, COMPONENT, CONFIG, ENDPOINT, MODEL, ROLE
+from tests.resource_types import ALARM, COMPONENT, CONFIG, ENDPOINT, MODEL, POLICY_ATTACHMENT, ROLE
 
 
 def test_two_components_in_one_program_do_not_collide(pulumi_mocks: StartPulumi) -> None:
@@ -31,9 +28,10 @@ def test_two_components_in_one_program_do_not_collide(pulumi_mocks: StartPulumi)
     search, ingest = harness.run(program)
 
     names = [r.name for r in harness.monitor.registrations]
-    assert len(names) == len(set(names)) == 22
+    assert len(names) == len(set(names)) == 30
     suffixes = (
-        "role", "execution-policy", "iam-propagation", "model", "config", "logs", "endpoint",
+        "role", "execution-policy", "code", "code-public-access", "model-archive",
+        "model-archive-read", "iam-propagation", "model", "config", "logs", "endpoint",
         "alarm-5xx", "alarm-latency", "alarm-cold-start",
     )  # fmt: skip
     for component in ("search", "ingest"):
@@ -55,10 +53,9 @@ def test_two_components_in_one_program_do_not_collide(pulumi_mocks: StartPulumi)
 def test_existing_role_makes_no_role_policy_or_wait(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
     role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/shared-sagemaker-execution"
+    args = EmbeddingEndpointArgs(role_arn=role_arn, sentence_embeddings=False)
 
-    endpoint = harness.run(
-        lambda: EmbeddingEndpoint("shared", EmbeddingEndpointArgs(role_arn=role_arn))
-    )
+    endpoint = harness.run(lambda: EmbeddingEndpoint("shared", args))
 
     assert [r.type for r in harness.monitor.registrations] == [
         COMPONENT,
@@ -73,7 +70,6 @@ def test_existing_role_makes_no_role_policy_or_wait(pulumi_mocks: StartPulumi) -
     assert model.inputs["executionRoleArn"] == role_arn
     assert model.dependencies == []
     assert harness.resolve(endpoint.role_arn) == role_arn
-    assert not [i for i in harness.mocks.invocations if "getCallerIdentity" in i.token]
 
 
 def test_endpoint_without_a_name_is_auto_named_from_the_component(
@@ -176,7 +172,7 @@ def test_longest_allowed_component_name_keeps_auto_names_within_63(
         assert len(physical) <= 63, (type_token, physical)
 
 
-def test_an_unknown_region_is_refused_before_any_registration_or_invoke(
+def test_an_unknown_region_is_refused_before_any_child_registers(
     pulumi_mocks: StartPulumi,
 ) -> None:
     harness = pulumi_mocks(region="mars-1")
@@ -189,8 +185,8 @@ def test_an_unknown_region_is_refused_before_any_registration_or_invoke(
         "  - aws:region: 'mars-1' is not a region with SageMaker's prebuilt images; "
         "use one such as us-east-1"
     )
-    assert harness.monitor.registrations == []
-    assert harness.mocks.invocations == []
+    assert [r.type for r in harness.monitor.registrations] == [COMPONENT]
+    assert not [i for i in harness.mocks.invocations if "getPrebuiltEcrImage" in i.token]
 
 
 def test_an_explicit_provider_decides_the_region_itself(pulumi_mocks: StartPulumi) -> None:
@@ -209,51 +205,105 @@ def test_an_explicit_provider_decides_the_region_itself(pulumi_mocks: StartPulum
     assert harness.resolve(endpoint.image_uri).startswith("763104351884.dkr.ecr.eu-central-1.")
 
 
-def test_the_component_name_and_the_settings_are_reported_together(
-    pulumi_mocks: StartPulumi,
-) -> None:
-    harness = pulumi_mocks(config={"aws:region": "us-east-1"})
-    role = "arn:aws-cn:iam::123456789012:role/r"
-
-    with pytest.raises(InvalidSettingsError) as raised:
-        harness.run(lambda: EmbeddingEndpoint("bad_name", EmbeddingEndpointArgs(role_arn=role)))
-
-    assert raised.value.settings == ("name", "role_arn")
-    assert "is not in us-east-1's partition; use an 'arn:aws:' ARN" in str(raised.value)
-
-
-def test_a_provider_of_another_package_does_not_skip_the_region_check(
-    pulumi_mocks: StartPulumi,
-) -> None:
-    harness = pulumi_mocks(region="mars-1")
+def test_the_region_of_an_explicit_provider_is_checked_too(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
 
     def program() -> None:
-        other = time.Provider("clock")
+        provider = aws.Provider("elsewhere", region="mars-1")
         EmbeddingEndpoint(
-            "vectors", EmbeddingEndpointArgs(), pulumi.ResourceOptions(providers=[other])
+            "vectors", EmbeddingEndpointArgs(), pulumi.ResourceOptions(provider=provider)
         )
 
     with pytest.raises(InvalidSettingsError) as raised:
         harness.run(program)
 
     assert raised.value.settings == ("aws:region",)
-    assert [r.type for r in harness.monitor.registrations] == ["pulumi:providers:time"]
-    assert harness.mocks.invocations == []
+    assert [r.type for r in harness.monitor.registrations] == ["pulumi:providers:aws", COMPONENT]
 
 
-def test_no_region_anywhere_is_refused_with_the_command_that_sets_it(
-    pulumi_mocks: StartPulumi, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/shared-sagemaker-execution"
+TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:ml-alerts"
+
+
+def test_arns_may_be_outputs_of_other_resources(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+
+    def program() -> EmbeddingEndpoint:
+        topic = aws.sns.Topic("alerts", name="ml-alerts")
+        args = EmbeddingEndpointArgs(
+            role_arn=pulumi.Output.from_input(ROLE_ARN), alarm_topic_arn=topic.arn
+        )
+        return EmbeddingEndpoint("vectors", args)
+
+    endpoint = harness.run(program)
+
+    assert harness.one(MODEL).inputs["executionRoleArn"] == ROLE_ARN
+    assert harness.resolve(endpoint.role_arn) == ROLE_ARN
+    actions = {tuple(alarm.inputs["alarmActions"]) for alarm in harness.of_type(ALARM)}
+    assert actions == {(TOPIC_ARN,)}
+
+
+def test_a_secret_role_arn_stays_secret(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks()
+    args = EmbeddingEndpointArgs(role_arn=pulumi.Output.secret(ROLE_ARN))
+
+    endpoint = harness.run(lambda: EmbeddingEndpoint("vectors", args))
+
+    assert "executionRoleArn" in harness.one(MODEL).secret_inputs
+    assert harness.is_secret(endpoint.role_arn)
+    assert not harness.is_secret(endpoint.region)
+
+
+@pytest.mark.parametrize("secret", [False, True])
+def test_an_output_arn_that_resolves_to_a_bad_value_fails_naming_the_setting(
+    pulumi_mocks: StartPulumi, secret: bool
 ) -> None:
     harness = pulumi_mocks()
-    pulumi.runtime.set_all_config({}, [])
-    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent"))
+    bad = "arn:aws-cn:iam::123456789012:role/elsewhere"
+    role = pulumi.Output.secret(bad) if secret else pulumi.Output.from_input(bad)
 
     with pytest.raises(InvalidSettingsError) as raised:
-        harness.run(lambda: EmbeddingEndpoint("vectors", EmbeddingEndpointArgs()))
+        harness.run(lambda: EmbeddingEndpoint("vectors", EmbeddingEndpointArgs(role_arn=role)))
 
-    assert [str(p) for p in raised.value.problems] == [
-        "aws:region: is not set; run `pulumi config set aws:region us-east-1`"
+    shown = "[secret]" if secret else repr(bad)
+    assert [str(problem) for problem in raised.value.problems] == [
+        f"role_arn: {shown} is not in us-east-1's partition; use an 'arn:aws:' ARN"
     ]
-    assert harness.monitor.registrations == []
+    assert (bad in str(raised.value)) is not secret
+    assert [r.type for r in harness.monitor.registrations] == [COMPONENT]
+
+
+def test_an_output_arn_of_no_arn_at_all_gets_the_same_message_as_text(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks()
+    topic = pulumi.Output.from_input("ml-alerts")
+
+    with pytest.raises(InvalidSettingsError) as at_deployment:
+        harness.run(
+            lambda: EmbeddingEndpoint("vectors", EmbeddingEndpointArgs(alarm_topic_arn=topic))
+        )
+    with pytest.raises(InvalidSettingsError) as up_front:
+        EmbeddingEndpointArgs(alarm_topic_arn="ml-alerts")
+
+    assert at_deployment.value.problems == up_front.value.problems
+
+
+def test_a_managed_policy_made_in_the_same_program_is_attached(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks()
+    full_access = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+
+    def program() -> None:
+        own = pulumi.Output.from_input(f"arn:aws:iam::{ACCOUNT_ID}:policy/team/vectors-extra")
+        args = EmbeddingEndpointArgs(managed_policy_arns=[full_access, own])
+        EmbeddingEndpoint("vectors", args)
+
+    harness.run(program)
+
+    attached = {r.name: r.inputs["policyArn"] for r in harness.of_type(POLICY_ATTACHMENT)}
+    assert attached == {
+        "vectors-AmazonSageMakerFullAccess": full_access,
+        "vectors-policy-1": f"arn:aws:iam::{ACCOUNT_ID}:policy/team/vectors-extra",
+    }

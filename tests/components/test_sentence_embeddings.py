@@ -1,4 +1,5 @@
-"""sentenceEmbeddings: the handler archive in a private bucket, wired into the model."""
+"""sentenceEmbeddings (on by default): the handler archive in a private bucket, wired into the
+model; off, the stock token vectors."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from tests.resource_types import (
     SLEEP,
 )
 
-ON = {"alex-sagemaker:sentenceEmbeddings": "true"}
+ON: dict[str, str] = {}  # the default
+OFF = {"alex-sagemaker:sentenceEmbeddings": "false"}
 
 
 def archive_bytes(harness: PulumiHarness) -> bytes:
@@ -138,8 +140,8 @@ def test_existing_role_gets_the_read_grant_and_a_wait(pulumi_mocks: StartPulumi)
     assert harness.one(MODEL).inputs["executionRoleArn"] == role_arn
 
 
-def test_off_by_default_creates_no_storage(pulumi_mocks: StartPulumi) -> None:
-    harness = pulumi_mocks()
+def test_off_creates_no_storage(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks(config=OFF)
     harness.run_program()
 
     for type_token in (BUCKET, BUCKET_OBJECT, PUBLIC_ACCESS_BLOCK):
@@ -157,5 +159,33 @@ def test_upper_case_component_name_is_refused_because_it_names_a_bucket(
             lambda: EmbeddingEndpoint("Vectors", EmbeddingEndpointArgs(sentence_embeddings=True))
         )
 
-    assert "name: 'Vectors' must be lower-case with `sentence_embeddings` on" in str(raised.value)
+    assert "name: 'Vectors' must be lower-case and not start with" in str(raised.value)
     assert harness.monitor.registrations == []
+
+
+@pytest.mark.parametrize("name", ["xn--vectors", "sthree-vectors", "amzn-s3-demo-vectors"])
+def test_a_component_name_s3_reserves_is_refused_with_the_handler_only(
+    pulumi_mocks: StartPulumi, name: str
+) -> None:
+    harness = pulumi_mocks()
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run(lambda: EmbeddingEndpoint(name, EmbeddingEndpointArgs()))
+    harness.run(lambda: EmbeddingEndpoint(name, EmbeddingEndpointArgs(sentence_embeddings=False)))
+
+    assert raised.value.settings == ("name",)
+    assert "it also names the S3 bucket" in str(raised.value)
+    assert not harness.of_type(BUCKET)
+
+
+def test_the_archive_object_carries_no_tags_as_s3_allows_only_10(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks()
+    tags = {f"key{i}": "value" for i in range(11)}
+
+    harness.run(lambda: EmbeddingEndpoint("vectors", EmbeddingEndpointArgs(tags=tags)))
+
+    assert "tags" not in harness.one(BUCKET_OBJECT).inputs
+    assert harness.one(BUCKET).inputs["tags"] == tags
+    assert harness.one(MODEL).inputs["tags"] == tags

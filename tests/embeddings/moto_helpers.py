@@ -13,6 +13,10 @@ IMAGE: Final = (
     "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:"
     "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
 )
+ARCHIVE: Final = (
+    "s3://alex-embedding-code-1a2b3c4/sentence-embeddings/5f68d34fd8bb2f98/model.tar.gz"
+)
+"""The sentence-embedding handler's archive, as the component's default points the model at."""
 IN_PROCESS_MOTO_API: Final = "http://motoapi.amazonaws.com"
 
 
@@ -25,8 +29,10 @@ def deploy(
     serverless: dict[str, int] | None = None,
     instance_type: str | None = None,
     image: str = IMAGE,
+    archive: str | None = None,
 ) -> None:
-    """`task` None sets no HF_TASK (as for TEI, whose `image` is then given)."""
+    """`task` None sets no HF_TASK (as for TEI, whose `image` is then given); `archive` is the
+    handler's model.tar.gz, as the component's default has it."""
     sagemaker = boto3.client("sagemaker", region_name=region, endpoint_url=endpoint_url)
     environment = {"HF_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2"}
     if task is not None:
@@ -34,7 +40,12 @@ def deploy(
     sagemaker.create_model(
         ModelName="alex-embedding-model-1a2b3c4",
         ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/alex-embedding-role-5d6e7f8",
-        PrimaryContainer={"Image": image, "Mode": "SingleModel", "Environment": environment},
+        PrimaryContainer={
+            "Image": image,
+            "Mode": "SingleModel",
+            "Environment": environment,
+            **({"ModelDataUrl": archive} if archive else {}),
+        },
     )
     capacity = serverless or {"memory": 3072, "concurrency": 2}
     variant: Any = {"VariantName": "AllTraffic", "ModelName": "alex-embedding-model-1a2b3c4"}

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from embeddings.cli import main
-from tests.embeddings.moto_helpers import deploy, queue_results
+from tests.embeddings.moto_helpers import ARCHIVE, deploy, queue_results
 from tests.embeddings.vectors import cosine
 
 REGION = "eu-central-1"
@@ -168,9 +168,9 @@ def test_wait_reports_the_status_and_returns_when_in_service(aws: None) -> None:
     assert lines[-1] == f"endpoint alex-embedding-endpoint is InService in {REGION}"
 
 
-def test_verify_prints_a_passing_checklist(aws: None, token_level: list[Any]) -> None:
-    deploy(REGION, serverless={"memory": 4096, "concurrency": 5})
-    queue_results([[token_level[0]]], REGION)
+def test_verify_prints_a_passing_checklist_for_the_default_deployment(aws: None) -> None:
+    deploy(REGION, serverless={"memory": 4096, "concurrency": 5}, archive=ARCHIVE)
+    queue_results([[[0.6, 0.8] + [0.0] * 382]], REGION)  # the handler's pooled answer
 
     code, out = run("verify", "--region", REGION)
 
@@ -180,10 +180,27 @@ def test_verify_prints_a_passing_checklist(aws: None, token_level: list[Any]) ->
         "[ok] configuration alex-embedding-config-9a8b7c6 is serverless: 4096 MB, "
         "max concurrency 5",
         "[ok] model alex-embedding-model-1a2b3c4: "
-        "HF_MODEL_ID=sentence-transformers/all-MiniLM-L6-v2, HF_TASK=feature-extraction",
+        "HF_MODEL_ID=sentence-transformers/all-MiniLM-L6-v2, HF_TASK=feature-extraction, "
+        f"sentence embeddings ({ARCHIVE})",
         "[ok] invocation with 'vectorize me': 384-d vector (expected 384), norm 1.000000",
         "verified",
     ]
+
+
+def test_verify_says_when_the_endpoint_serves_token_vectors(
+    aws: None, token_level: list[Any]
+) -> None:
+    deploy(REGION)
+    queue_results([[token_level[0]]], REGION)
+
+    code, out = run("verify", "--region", REGION)
+
+    assert code == 0
+    assert (
+        "[ok] model alex-embedding-model-1a2b3c4: "
+        "HF_MODEL_ID=sentence-transformers/all-MiniLM-L6-v2, HF_TASK=feature-extraction, "
+        "token vectors"
+    ) in out.splitlines()
 
 
 def test_verify_accepts_a_realtime_endpoint_and_shows_its_instances(
