@@ -33,7 +33,7 @@ def snippet_containing(text: str) -> str:
 def test_component_reuse_snippet_builds_a_second_endpoint(pulumi_mocks: StartPulumi) -> None:
     harness = pulumi_mocks()
 
-    harness.run(lambda: exec(snippet_containing("EmbeddingEndpointArgs("), {}))
+    harness.run(lambda: exec(snippet_containing('"search-embeddings"'), {}))
 
     endpoint = harness.one("aws:sagemaker/endpoint:Endpoint")
     assert endpoint.name == "search-endpoint"
@@ -44,6 +44,22 @@ def test_component_reuse_snippet_builds_a_second_endpoint(pulumi_mocks: StartPul
     assert harness.exports() == {"search_endpoint": "search-embeddings"}
 
 
+def test_output_arns_snippet_passes_another_stacks_role_and_a_new_topic(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    role = "arn:aws:iam::123456789012:role/platform/sagemaker-execution"
+    harness = pulumi_mocks(
+        stack_outputs={"organization/alex-platform/dev": {"sagemaker_role_arn": role}}
+    )
+
+    harness.run(lambda: exec(snippet_containing('"organization/alex-platform/dev"'), {}))
+
+    assert harness.one("aws:sagemaker/model:Model").inputs["executionRoleArn"] == role
+    topic = harness.one("aws:sns/topic:Topic").outputs["arn"]
+    alarms = harness.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert [alarm.inputs["alarmActions"] for alarm in alarms] == [[topic]] * 3
+
+
 def test_stack_reference_snippet_grants_the_producers_invoke_policy(
     pulumi_mocks: StartPulumi,
 ) -> None:
@@ -51,7 +67,7 @@ def test_stack_reference_snippet_grants_the_producers_invoke_policy(
     exports = producer.run_program()
     consumer = pulumi_mocks(stack_outputs={"organization/alex-sagemaker/dev": exports})
 
-    consumer.run(lambda: exec(snippet_containing("StackReference("), {}))
+    consumer.run(lambda: exec(snippet_containing('"organization/alex-sagemaker/dev"'), {}))
 
     policy = consumer.one("aws:iam/rolePolicy:RolePolicy")
     assert policy.inputs["policy"] == exports["invoke_policy_json"]
