@@ -229,11 +229,19 @@ def command_serve(args: argparse.Namespace, out: TextIO | None) -> int:
     from container import INFERENCE_SCRIPT
     from embeddings.server import ServeOptions, serve
 
-    if args.runtime == "tei" and (args.sentence_embeddings or args.task):
-        option = "--sentence-embeddings" if args.sentence_embeddings else "--task"
+    handler = args.sentence_embeddings  # None: on for the huggingface runtime, as deployed
+    if args.runtime == "tei" and (handler is not None or args.task):
+        option = "--task" if args.task else f"--{'' if handler else 'no-'}sentence-embeddings"
         raise ConfigurationError(  # TEI always pools and has no task: the option would be ignored
             f"--runtime tei and {option} do not go together: Text Embeddings Inference always "
             "returns one pooled vector per text and has no task"
+        )
+    if handler is None:
+        handler = args.runtime == "huggingface"
+    if handler and args.task:
+        raise ConfigurationError(
+            "--task has no effect with the sentence-embedding handler (the default): it always "
+            "pools; add --no-sentence-embeddings to serve the task's pipeline"
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     model_source = (
@@ -250,7 +258,7 @@ def command_serve(args: argparse.Namespace, out: TextIO | None) -> int:
         task_source="--task" if args.task else "HF_TASK",
         endpoint_name=args.endpoint_name,
         serverless=args.serverless,
-        handler_path=INFERENCE_SCRIPT if args.sentence_embeddings else None,
+        handler_path=INFERENCE_SCRIPT if handler and args.runtime == "huggingface" else None,
         runtime=args.runtime,
     )
     return serve(options)
@@ -314,8 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--runtime", choices=("huggingface", "tei"), default="huggingface", help=runtimes
     )
-    pooled = "serve through container/inference.py: one pooled vector per text"
-    serve.add_argument("--sentence-embeddings", action="store_true", help=pooled)
+    pooled = "container/inference.py's one pooled vector per text (default), or token vectors"
+    serve.add_argument(
+        "--sentence-embeddings", action=argparse.BooleanOptionalAction, default=None, help=pooled
+    )
     return parser
 
 

@@ -298,3 +298,20 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
     help_text = capsys.readouterr().out
     assert "--endpoint" in help_text
     assert "--region" in help_text
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--task", "fill-mask"], "--task has no effect with the sentence-embedding handler"),
+        (["--runtime", "tei", "--no-sentence-embeddings"], "--no-sentence-embeddings do not go"),
+        (["--runtime", "tei", "--sentence-embeddings"], "--sentence-embeddings do not go"),
+    ],
+)
+def test_serve_refuses_options_its_container_would_ignore(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["serve", "--model", "/no/such/model", *argv])
+
+    assert code == 1  # a configuration error, as for every command
+    assert expected in capsys.readouterr().err

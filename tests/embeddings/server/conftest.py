@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[3]
 ENDPOINT = "alex-embedding-endpoint"
 START_SECONDS = 180.0
 MODES: dict[str, tuple[str, ...]] = {
-    "stock": ("--endpoint-name", ENDPOINT, "--max-concurrency", "64"),
+    "stock": ("--no-sentence-embeddings", "--endpoint-name", ENDPOINT, "--max-concurrency", "64"),
     "pooled": ("--sentence-embeddings", "--serverless", "--max-concurrency", "8"),
     "tei": ("--runtime", "tei", "--endpoint-name", ENDPOINT, "--max-concurrency", "64"),
 }
