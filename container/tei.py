@@ -2,11 +2,12 @@
 its entrypoint and router read, and its limits. The component configures the container from
 these; the local endpoint (`serve --runtime tei`) answers by the same limits.
 
-Sources (huggingface/text-embeddings-inference at tag v1.8.2, the release of the default image):
-`sagemaker-entrypoint.sh` maps HF_MODEL_ID to MODEL_ID and HF_MODEL_REVISION to REVISION, then
-runs `text-embeddings-router --port 8080`; `router/src/main.rs` reads the rest from the
-environment (clap `env`); the SageMaker images (awslabs/llm-hosting-container) set
-HUGGINGFACE_HUB_CACHE=/opt/ml/model from 1.7.0, the only writable place on a serverless
+Sources: the default images, aws/deep-learning-containers docs/src/data/huggingface-tei/
+1.9.3-{cpu,gpu}-sagemaker.yml (released 2026-08-07); their entrypoint.sh (awslabs/
+llm-hosting-container huggingface/pytorch/tei/docker/1.9.3) requires HF_MODEL_ID, maps it to
+MODEL_ID and HF_MODEL_REVISION to REVISION and runs the router (PORT=8080), whose
+router/src/main.rs (TEI v1.9.3) reads the rest from the environment (clap `env`). The images
+set HUGGINGFACE_HUB_CACHE=/opt/ml/model from 1.7.0, the only writable place on a serverless
 endpoint (TEI issue 609), set here as well so that an older tag works too.
 """
 
@@ -19,14 +20,13 @@ GPU_REPOSITORY: Final = "tei"
 
 # The TEI images the SageMaker Python SDK registers (sagemaker-core image_uri_config/
 # huggingface-tei-cpu.json and huggingface-tei.json), tagged "2.0.1-tei<version>-cpu-py310-
-# ubuntu22.04" or "...-gpu-py310-cu122-ubuntu22.04"; 1.8.2 is the newest and the one TEI's
-# SageMaker docs show. (deep-learning-containers also built 1.9.3, which the SDK does not list.)
+# ubuntu22.04" or "...-gpu-py310-cu122-ubuntu22.04"; the SDK does not list 1.9.3, the default.
 REGISTERED_VERSIONS: Final = ("1.2.3", "1.4.0", "1.6.0", "1.7.0", "1.8.0", "1.8.2")
+DEFAULT_CPU_TAG: Final = "2.0.1-tei1.9.3-cpu-py310-ubuntu24.04"
 GPU_TAG_FOR_CPU_TAG: Final = {
     f"2.0.1-tei{version}-cpu-py310-ubuntu22.04": f"2.0.1-tei{version}-gpu-py310-cu122-ubuntu22.04"
     for version in REGISTERED_VERSIONS
-}
-DEFAULT_CPU_TAG: Final = "2.0.1-tei1.8.2-cpu-py310-ubuntu22.04"
+} | {DEFAULT_CPU_TAG: "2.0.1-tei1.9.3-gpu-py310-cu129-ubuntu24.04"}
 
 MAX_CLIENT_BATCH_SIZE: Final = 32
 """Texts one request may carry (router's --max-client-batch-size default); more are refused."""
@@ -69,7 +69,7 @@ def environment(model_id: str, revision: str | None) -> dict[str, str]:
     """The container's variables for a model, token aside (it is a secret, set by the caller).
 
     AUTO_TRUNCATE is on so that a text past the model's limit is cut there, as
-    sentence-transformers does, instead of refused (1.8 defaults to off, 1.9 to on)."""
+    sentence-transformers does, instead of refused: TEI's default from 1.9.2, set for older tags."""
     variables = {
         MODEL_ID_VARIABLE: model_id,
         "AUTO_TRUNCATE": "true",

@@ -1,11 +1,10 @@
-"""Text Embeddings Inference (TEI) 1.8.2 as the local endpoint's container (`serve --runtime tei`).
+"""Text Embeddings Inference (TEI) 1.9.3 as the local endpoint's container (`serve --runtime tei`).
 
 TEI's /embed (/invocations on SageMaker) with sentence-transformers' vectors: `[[f32...]...]`,
 one per input, the model's modules without Normalize, cut to `dimensions`, normalised if asked.
-Errors `{"error", "error_type"}` with 1.8.2's statuses: Validation 413, Overloaded 429 (past
-MAX_CONCURRENT_REQUESTS inputs, for a batch too as from 1.9), Tokenizer 422, Backend 424. (Its
-Empty 400 needs an empty batch, which no body makes: serde reads `[]` as one empty input.)
-Batching as TEI's queue: first in, first out, while longest x count fits MAX_BATCH_TOKENS.
+Errors `{"error", "error_type"}` by 1.9.3's STATUS (router/src/http/server.rs; Validation was
+413 up to 1.8), Overloaded past MAX_CONCURRENT_REQUESTS inputs, a batch's too. Batching as TEI's
+queue: first in, first out, while longest x count fits MAX_BATCH_TOKENS.
 """
 
 from __future__ import annotations
@@ -29,11 +28,12 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("embeddings.server")
 
-TEI_VERSION: Final = "1.8.2"
+TEI_VERSION: Final = "1.9.3"
 GATHER_SECONDS: Final = 0.002
 PASS_OVERHEAD_TOKENS: Final = 64
 """A forward call's cost beyond its tokens, in tokens (~13 ms; a token ~0.16 ms on 2 cores)."""
-STATUS: Final = {"Validation": 413, "Overloaded": 429, "Tokenizer": 422, "Backend": 424}
+STATUS: Final = {"Validation": 422, "Empty": 400, "Overloaded": 429, "Tokenizer": 422,
+                 "Backend": 424}  # fmt: skip
 TEXT: Final = "text/plain; charset=utf-8"
 
 
@@ -191,7 +191,7 @@ class TeiContainer:
         encoded = []
         for index, text in enumerate(texts or [""]):
             if not text:  # `[]` too, as TEI reads it: one empty list of token ids
-                return validation(f"input {index} is empty")
+                return tei_error("Empty", f"input {index} is empty")
             try:  # truncated as the tokenizers library truncates, before its special tokens
                 encoding = tokenizer.encode(text, add_special_tokens=False)
                 if truncate:

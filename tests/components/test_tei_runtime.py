@@ -9,35 +9,47 @@ import pytest
 
 from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettingsError
 from tests.conftest import StartPulumi
-from tests.pulumi_harness import (
-    ACCOUNT_ID,
-    ALGORITHM_REGISTRY_ACCOUNTS,
-    PulumiHarness,
-    project_config,
-)
+from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness, project_config
 from tests.resource_types import BUCKET, BUCKET_OBJECT, CONFIG, MODEL, POLICY, SLEEP
 
-CPU_TAG = "2.0.1-tei1.8.2-cpu-py310-ubuntu22.04"
-GPU_TAG = "2.0.1-tei1.8.2-gpu-py310-cu122-ubuntu22.04"
+CPU_TAG = "2.0.1-tei1.9.3-cpu-py310-ubuntu24.04"
+GPU_TAG = "2.0.1-tei1.9.3-gpu-py310-cu129-ubuntu24.04"
 LOOKUP = "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage"
+TEI_REGISTRIES = {
+    "us-east-1": "683313688378",
+    "us-west-2": "246618743249",
+    "eu-west-1": "141502667606",
+    "ap-east-1": "651117190479",
+    "af-south-1": "510948584623",
+}
+"""The accounts of `tei` and `tei-cpu` per region: terraform-provider-aws's
+prebuiltECRImageIDByRegion_XGBoost (internal/service/sagemaker/prebuilt_ecr_image_data_source.go),
+stated here rather than read from the harness's mock."""
 
 
 def image_lookups(harness: PulumiHarness) -> list[dict[str, object]]:
     return [i.args for i in harness.mocks.invocations if i.token == LOOKUP]
 
 
+G5 = {"mode": "realtime", "instanceType": "ml.g5.xlarge"}
+
+
 @pytest.mark.parametrize(
     ("region", "mode", "repository", "tag"),
     [
         ("us-east-1", {}, "tei-cpu", CPU_TAG),
+        ("us-east-1", G5, "tei", GPU_TAG),
+        ("eu-west-1", {}, "tei-cpu", CPU_TAG),
+        ("eu-west-1", G5, "tei", GPU_TAG),
+        ("af-south-1", {}, "tei-cpu", CPU_TAG),
+        ("af-south-1", G5, "tei", GPU_TAG),
         ("us-west-2", {}, "tei-cpu", CPU_TAG),
         ("eu-west-1", {"mode": "realtime", "instanceType": "ml.c6i.xlarge"}, "tei-cpu", CPU_TAG),
-        ("us-east-1", {"mode": "realtime", "instanceType": "ml.g5.xlarge"}, "tei", GPU_TAG),
         ("eu-west-1", {"mode": "realtime", "instanceType": "ml.g4dn.xlarge"}, "tei", GPU_TAG),
         ("ap-east-1", {"mode": "realtime", "instanceType": "ml.p4d.24xlarge"}, "tei", GPU_TAG),
     ],
 )
-def test_the_image_comes_from_the_tei_repository_of_the_regions_algorithm_registry(
+def test_the_default_image_is_tei_1_9_3_from_the_regions_algorithm_registry(
     pulumi_mocks: StartPulumi, region: str, mode: dict[str, str], repository: str, tag: str
 ) -> None:
     harness = pulumi_mocks(region=region, config=project_config(runtime="tei", **mode))
@@ -46,7 +58,7 @@ def test_the_image_comes_from_the_tei_repository_of_the_regions_algorithm_regist
     assert image_lookups(harness) == [
         {"repositoryName": repository, "imageTag": tag, "region": region}
     ]
-    registry = ALGORITHM_REGISTRY_ACCOUNTS[region]
+    registry = TEI_REGISTRIES[region]
     image = f"{registry}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
     assert harness.one(MODEL).inputs["primaryContainer"]["image"] == image
     assert exports["image_uri"] == image
@@ -131,7 +143,7 @@ def test_an_existing_role_gets_no_policy_and_the_model_the_tei_image(
     ("config", "keys", "expected"),
     [
         (
-            {"sentenceEmbeddings": "true"},
+            {"sentenceEmbeddings": "false"},
             ["sentenceEmbeddings"],
             "has no effect with `runtime` 'tei': TEI always serves pooled, normalised sentence embeddings",
         ),
@@ -139,7 +151,7 @@ def test_an_existing_role_gets_no_policy_and_the_model_the_tei_image(
         (
             {"imageTag": "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"},
             ["imageTag"],
-            "is a tag of the other runtime's image; with `runtime` 'tei' give one such as 2.0.1-tei1.8.2-cpu-py310-ubuntu22.04",
+            "is a tag of the other runtime's image; with `runtime` 'tei' give one such as 2.0.1-tei1.9.3-cpu-py310-ubuntu24.04",
         ),
         (
             {"imageTag": GPU_TAG},
@@ -191,17 +203,18 @@ def test_a_tei_tag_with_the_huggingface_runtime_is_refused_too() -> None:
     )
 
 
-def test_a_registered_tei_release_runs_its_own_gpu_build() -> None:
+@pytest.mark.parametrize("version", ["1.7.0", "1.8.2"])
+def test_a_registered_tei_release_runs_its_own_gpu_build(version: str) -> None:
     args = EmbeddingEndpointArgs(
         runtime="tei",
-        image_tag="2.0.1-tei1.7.0-cpu-py310-ubuntu22.04",
+        image_tag=f"2.0.1-tei{version}-cpu-py310-ubuntu22.04",
         mode="realtime",
         instance_type="ml.g6.xlarge",
     )
 
     assert (args.image_repository, args.effective_image_tag) == (
         "tei",
-        "2.0.1-tei1.7.0-gpu-py310-cu122-ubuntu22.04",
+        f"2.0.1-tei{version}-gpu-py310-cu122-ubuntu22.04",
     )
 
 

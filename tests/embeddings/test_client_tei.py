@@ -33,7 +33,7 @@ def tei_error(status: int, error: str, error_type: str) -> Answer:
     return model_error(status, json.dumps({"error": error, "error_type": error_type}))
 
 
-def tei(limit: int = 32, status: int = 413, seconds: float = 0.0) -> Any:
+def tei(limit: int = 32, status: int = 422, seconds: float = 0.0) -> Any:
     """Answers as TEI does, after `seconds`: `[[floats]]` per text, and more than `limit` texts
     refused."""
 
@@ -48,7 +48,7 @@ def tei(limit: int = 32, status: int = 413, seconds: float = 0.0) -> Any:
     return script
 
 
-@pytest.mark.parametrize("status", [413, 422])  # TEI 1.8, TEI 1.9
+@pytest.mark.parametrize("status", [422, 413])  # TEI 1.9 (the default), TEI 1.8
 def test_the_batch_limit_is_learned_from_the_refusal_and_nothing_is_lost_or_reordered(
     monkeypatch: pytest.MonkeyPatch, status: int
 ) -> None:
@@ -81,7 +81,7 @@ def test_a_limit_the_batch_already_keeps_is_an_error_not_a_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def liar(body: dict[str, Any]) -> Answer:
-        return tei_error(413, "batch size 1 > maximum allowed batch size 64", "Validation")
+        return tei_error(422, "batch size 1 > maximum allowed batch size 64", "Validation")
 
     with scripted_endpoint(liar) as endpoint:
         client = client_at(endpoint.url, monkeypatch)
@@ -128,13 +128,13 @@ def test_other_tei_refusals_are_model_errors_with_teis_words(
 ) -> None:
     message = "Input validation error: `inputs` must have less than 256 tokens. Given: 300"
 
-    with scripted_endpoint(lambda _: tei_error(413, message, "Validation")) as endpoint:
+    with scripted_endpoint(lambda _: tei_error(422, message, "Validation")) as endpoint:
         client = client_at(endpoint.url, monkeypatch)
         with pytest.raises(ModelInvocationError) as raised:
             client.embed(["a long text", "another"])
 
     assert message in str(raised.value)
-    assert "status 413" in str(raised.value)
+    assert "status 422" in str(raised.value)
     assert endpoint.requests == 1  # neither split nor retried
 
 
@@ -148,7 +148,7 @@ def test_other_tei_refusals_are_model_errors_with_teis_words(
 def test_a_limit_that_is_no_limit_is_a_model_error(
     monkeypatch: pytest.MonkeyPatch, message: str
 ) -> None:
-    with scripted_endpoint(lambda _: tei_error(413, message, "Validation")) as endpoint:
+    with scripted_endpoint(lambda _: tei_error(422, message, "Validation")) as endpoint:
         client = client_at(endpoint.url, monkeypatch)
         with pytest.raises(ModelInvocationError):
             client.embed(["a", "b"])
@@ -159,7 +159,7 @@ def test_a_limit_that_is_no_limit_is_a_model_error(
 
 
 def test_a_container_status_of_many_digits_is_no_status(monkeypatch: pytest.MonkeyPatch) -> None:
-    status, headers, body = tei_error(413, "refused", "Validation")
+    status, headers, body = tei_error(422, "refused", "Validation")
     answer = {**json.loads(body), "OriginalStatusCode": "4" * 5000}
     reply = (status, headers, json.dumps(answer).encode())
 
@@ -175,7 +175,7 @@ def test_a_limit_lowered_again_and_again_ends_as_a_model_error(
     def liar(body: dict[str, Any]) -> Answer:
         size = len(body["inputs"])
         message = f"batch size {size} > maximum allowed batch size {size - 1}"
-        return tei_error(413, message, "Validation")
+        return tei_error(422, message, "Validation")
 
     with scripted_endpoint(liar) as endpoint:
         client = client_at(endpoint.url, monkeypatch, max_texts_per_request=3000)

@@ -1,4 +1,4 @@
-"""`serve --runtime tei`: the local endpoint as Text Embeddings Inference 1.8.2 (its routes,
+"""`serve --runtime tei`: the local endpoint as Text Embeddings Inference 1.9.3 (its routes,
 shapes, limits and statuses), with sentence-transformers' vectors, batching concurrent callers
 into shared model passes. The session's TEI server for the contract; the container in-process
 where a test must see or hold its model."""
@@ -136,13 +136,13 @@ REFUSALS: list[tuple[bytes, str, int, str, str]] = [
     (b'{"inputs":"x","truncation_direction":"left"}', JSON, 422, TEXT, '`truncation_direction` must be "Left" or "Right"'),
     (b'{"inputs":"x","normalize":"no"}', JSON, 422, TEXT, "`normalize` must be true or false"),
     (b'["x"]', JSON, 422, TEXT, 'send {"inputs": "a text"}'),
-    (b'{"inputs":""}', JSON, 413, JSON, "input 0 is empty"),
-    (b'{"inputs":[]}', JSON, 413, JSON, "input 0 is empty"),
-    (b'{"inputs":["x",""]}', JSON, 413, JSON, "input 1 is empty"),
-    (json.dumps({"inputs": ["x"] * 33}).encode(), JSON, 413, JSON, "batch size 33 > maximum allowed batch size 32"),
-    (json.dumps({"inputs": "word " * 300, "truncate": False}).encode(), JSON, 413, JSON, "input 0 has 302 tokens, over the model's 256"),
-    (b'{"inputs":"x","dimensions":0}', JSON, 413, JSON, "`dimensions` must be from 1 to 384"),
-    (b'{"inputs":"x","dimensions":385}', JSON, 413, JSON, "`dimensions` must be from 1 to 384"),
+    (b'{"inputs":""}', JSON, 400, JSON, "input 0 is empty"),
+    (b'{"inputs":[]}', JSON, 400, JSON, "input 0 is empty"),
+    (b'{"inputs":["x",""]}', JSON, 400, JSON, "input 1 is empty"),
+    (json.dumps({"inputs": ["x"] * 33}).encode(), JSON, 422, JSON, "batch size 33 > maximum allowed batch size 32"),
+    (json.dumps({"inputs": "word " * 300, "truncate": False}).encode(), JSON, 422, JSON, "input 0 has 302 tokens, over the model's 256"),
+    (b'{"inputs":"x","dimensions":0}', JSON, 422, JSON, "`dimensions` must be from 1 to 384"),
+    (b'{"inputs":"x","dimensions":385}', JSON, 422, JSON, "`dimensions` must be from 1 to 384"),
     (b'{"inputs":"' + b"x" * 2_000_000 + b'"}', JSON, 413, TEXT, "Failed to buffer the request body"),
 ]  # fmt: skip
 
@@ -158,8 +158,8 @@ def test_each_refusal_has_teis_status_and_body(
     response = post(tei, body, content_type)
 
     assert (response.status_code, response.headers["content-type"]) == (status, answer_type)
-    if answer_type == JSON:
-        assert response.json()["error_type"] == "Validation"
+    if answer_type == JSON:  # TEI 1.9's Empty (400) for an empty text, else Validation (422)
+        assert response.json()["error_type"] == ("Empty" if status == 400 else "Validation")
         assert text in response.json()["error"]
     else:
         assert text in response.text
@@ -171,7 +171,7 @@ def test_invoke_endpoint_wraps_teis_errors_as_model_errors(tei: RunningServer) -
         invoke_endpoint(tei.url, {"inputs": ["x"] * 33})
 
     response: Any = refused.value.response
-    assert (response["Error"]["Code"], response["OriginalStatusCode"]) == ("ModelError", 413)
+    assert (response["Error"]["Code"], response["OriginalStatusCode"]) == ("ModelError", 422)
     assert json.loads(response["OriginalMessage"]) == tei_error(
         "Validation", "batch size 33 > maximum allowed batch size 32"
     )
@@ -202,6 +202,7 @@ def test_the_client_reads_tei_and_learns_its_batch_limit(
     assert cosine(one, truth(sentence_transformer, ["vectorize me"])[0]) >= 0.9999
     expected = truth(sentence_transformer, texts)
     assert min(cosine(v, t) for v, t in zip(several, expected, strict=True)) >= 0.9999
+    assert client.max_texts_per_request == 32  # learned from TEI's 422 in a ModelError
 
 
 def test_describe_model_and_verify_report_teis_image_and_variables(
@@ -321,7 +322,7 @@ def test_truncation_follows_the_containers_setting_and_batches_its_limits(
 
     refused, cut, batch, overloaded, too_many = asyncio.run(_all(*calls))
 
-    assert (refused.status, cut.status, batch.status) == (413, 200, 200)
+    assert (refused.status, cut.status, batch.status) == (422, 200, 200)
     assert (len(json.loads(batch.body)), overloaded.status) == (2, 429)
     assert json.loads(too_many.body)["error"] == "batch size 5 > maximum allowed batch size 4"
 
