@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 from components.args import EmbeddingEndpointArgs
 from components.aws_limits import suggestion
 from components.errors import Context, InvalidSettingsError, Problem, renamed, show
+from components.settings import UNKEPT, UNKEPT_WHY
 
 PROGRAM_DEFAULTS: Final = {"endpoint_name": "alex-embedding-endpoint"}
 """The program's endpoint keeps the fixed name the app's later parts look up; the component
@@ -117,7 +118,11 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
             unreadable.add(name)
             continue
         if pulumi.runtime.is_config_secret(config.full_key(key)):
-            secret.add(name)  # kept secret wherever it reaches a resource
+            if name in UNKEPT:
+                why = f"is stored as a secret, but it {UNKEPT_WHY}; set it without --secret"
+                problems.append(Problem(key, why))
+            else:
+                secret.add(name)  # kept secret wherever it reaches a resource
         if value is not None and name in SECRETS:
             if not pulumi.runtime.is_config_secret(config.full_key(key)):
                 problems.append(

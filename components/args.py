@@ -55,6 +55,7 @@ class EmbeddingEndpointArgs(EndpointSettings):
             problems = [from_pydantic(detail, cls, context) for detail in error.errors()]
             if not isinstance(data, Mapping):
                 raise InvalidSettingsError.of(problems, context, cls) from None
+        data = dict(data)
         names = cls.names()
         refused = {names.get(problem.setting, "") for problem in problems} | context.refused
         if settings is None:
@@ -68,47 +69,51 @@ class EmbeddingEndpointArgs(EndpointSettings):
             for p in (settings or checked)._rules(refused, context)
         ]
         if problems:
-            raise InvalidSettingsError.of(problems, context, cls)
+            secret = set(data.get("secret_settings") or data.get("secretSettings") or ())
+            hidden = [v for k, v in data.items() if names.get(k) in secret]
+            raise InvalidSettingsError.of(_hiding(problems, hidden), context, cls)
         assert settings is not None  # no problem: every value was accepted
         return settings
 
     def for_deployment(self, component: str) -> Self:
         """These settings checked again with the component's name, before anything is
-        registered; the region and any Output ARNs are checked as they resolve (`checked_in`)."""
+        registered; the region and Output ARNs are checked as they resolve (`in_region`,
+        `resolved`)."""
         context = Context(f"EmbeddingEndpoint {component!r}", component=component)
         return self.model_validate(dict(self), context=context)
 
-    def checked_in(self, component: str, region: pulumi.Output[str]) -> pulumi.Output[str]:
-        """The deployment's region, once every setting holds there, Output ARNs resolved and
-        checked by the same rules and messages as text ones (a secret one is not shown): the
-        component registers its children only after this, so a bad value registers nothing."""
-        given = {name: getattr(self, name) for name in ("role_arn", "alarm_topic_arn")}
-        given["managed_policy_arns"] = pulumi.Output.all(*self.managed_policy_arns)
-        arns = (self.role_arn, self.alarm_topic_arn, *self.managed_policy_arns)
-        outputs = [value for value in arns if isinstance(value, pulumi.Output)]
-        secret = pulumi.Output.all(*(_secretness(value) for value in outputs))
+    def in_region(self, component: str, region: pulumi.Output[str]) -> pulumi.Output[str]:
+        """The region the provider deploys to, once every setting given as text holds there
+        (known in a preview too): the component's children all wait for it."""
+        return region.apply(lambda known: self._checked_in(component, known, {}))
 
-        def check(resolved: dict[str, Any]) -> str:
-            values = {**dict(self), **{name: resolved[name] for name in given}}
-            context = Context(
-                f"EmbeddingEndpoint {component!r}",
-                component=component,
-                checks_region=True,
-                region=resolved["region"],
-            )
-            try:
-                self.model_validate(values, context=context)
-            except InvalidSettingsError as error:
-                hidden = [
-                    v for v, s in zip(resolved["outputs"], resolved["secret"], strict=True) if s
-                ]
-                raise InvalidSettingsError(error.subject, _hiding(error.problems, hidden)) from None
-            return str(resolved["region"])
+    def resolved(
+        self, component: str, region: pulumi.Output[str], name: str, arn: pulumi.Output[str]
+    ) -> pulumi.Output[str]:
+        """An ARN given as an Output, once it resolves and holds by the same rules and messages
+        as text (written [secret] where the Output is one): a bad one fails the deployment."""
 
-        checked = pulumi.Output.all(
-            region=region, outputs=pulumi.Output.all(*outputs), secret=secret, **given
-        ).apply(check)
-        return pulumi.Output.unsecret(checked)
+        def check(values: list[Any]) -> str:
+            known, value, secret = values
+            if value is None:
+                problem = Problem(name, "resolved to nothing: check the output that gives it")
+                raise InvalidSettingsError(f"EmbeddingEndpoint {component!r}", [problem])
+            given = [value] if name == "managed_policy_arns" else value
+            hidden = self.secret_settings | ({name} if secret else set())
+            self._checked_in(component, known, {name: given, "secret_settings": hidden})
+            return str(value)
+
+        return pulumi.Output.all(region, arn, _secretness(arn)).apply(check)
+
+    def _checked_in(self, component: str, region: str, overrides: dict[str, Any]) -> str:
+        context = Context(
+            f"EmbeddingEndpoint {component!r}",
+            component=component,
+            checks_region=True,
+            region=region,
+        )
+        self.model_validate({**dict(self), **overrides}, context=context)
+        return region
 
     def _rules(self, refused: set[str], context: Context) -> list[Problem]:
         """The rules that relate settings; one that reads a refused setting is skipped."""
@@ -281,7 +286,10 @@ def _secretness(value: pulumi.Output[Any]) -> pulumi.Output[bool]:
 
 def _hiding(problems: Iterable[Problem], secrets: Iterable[object]) -> list[Problem]:
     """The problems with every secret value written as [secret]."""
-    shown = [text for value in secrets for text in (repr(value), show(value))]
+    texts = [
+        v for value in secrets for v in (value if isinstance(value, list | tuple) else [value])
+    ]
+    shown = [text for value in texts for text in (repr(value), show(value)) if value is not None]
     hidden = list(problems)
     for text in shown:
         hidden = [Problem(p.setting, p.message.replace(text, "[secret]")) for p in hidden]

@@ -27,6 +27,7 @@ from components.settings import SET_BY_COMPONENT
 from container import INFERENCE_SCRIPT, tei
 
 TYPE_TOKEN: Final = "alex:sagemaker:EmbeddingEndpoint"
+POLICIES: Final = "managed_policy_arns"
 
 
 class EmbeddingEndpoint(pulumi.ComponentResource):
@@ -60,7 +61,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         # Invokes run through the component's provider, so a component given an explicit
         # provider (another region or account) looks up that region's image and ARNs.
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        self.region = args.checked_in(name, aws.get_region_output(opts=invoke).region)
+        self.region = args.in_region(name, aws.get_region_output(opts=invoke).region)
         partition = aws.get_partition_output(opts=invoke).partition
         account = aws.get_caller_identity_output(opts=invoke).account_id
         # The provider's own table of prebuilt images: the registry account differs per region
@@ -73,8 +74,13 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         )
         self.image_uri = args.kept(image.registry_path, "image_tag")
 
+        def resolved(setting: str, arn: Any) -> Any:
+            """A text ARN as given; an Output one once it resolves and holds."""
+            if not isinstance(arn, pulumi.Output):
+                return arn
+            return args.resolved(name, self.region, setting, arn)
+
         grants: list[pulumi.Resource] = []
-        role_name: pulumi.Input[str]
         if args.role_arn is None:
             trust = pulumi.Output.all(partition, self.region, account)
             role = aws.iam.Role(
@@ -87,14 +93,15 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                 opts=self._child(),
             )
             self.role_arn = role.arn
-            role_name = role.name
             grants += [
                 aws.iam.RolePolicyAttachment(
                     # Named after the policy, not its position, so reordering detaches nothing
                     # (an Output's name is not known yet: its position names it).
-                    f"{name}-{_policy_name(arn, i, 'managed_policy_arns' in args.secret_settings)}",
+                    f"{name}-{_policy_name(arn, i, POLICIES in args.secret_settings)}",
                     role=role.name,
-                    policy_arn=args.kept(arn, "managed_policy_arns"),
+                    policy_arn=args.kept(
+                        resolved("managed_policy_arns", arn), "managed_policy_arns"
+                    ),
                     opts=self._child(),
                 )
                 for i, arn in enumerate(args.managed_policy_arns)
@@ -114,19 +121,21 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                     )
                 )
         else:
-            self.role_arn = pulumi.Output.from_input(args.kept(args.role_arn, "role_arn"))
-            role_name = self.role_arn.apply(lambda arn: arn.rsplit("/", 1)[-1])
+            role_arn = args.kept(resolved("role_arn", args.role_arn), "role_arn")
+            self.role_arn = pulumi.Output.from_input(role_arn)
 
         model_data_url: pulumi.Output[str] | None = None
         if args.uses_handler:
             archive = self._model_archive()
             model_data_url = pulumi.Output.concat("s3://", archive.bucket, "/", archive.key)
-            object_arn = pulumi.Output.all(partition, archive.bucket, archive.key)
+            reader = pulumi.Output.all(partition, archive.bucket, archive.key, self.role_arn)
             grants.append(
-                aws.iam.RolePolicy(  # s3:GetObject on the archive alone, whichever the role
+                # The component's own bucket lets the role read the archive, so that a role
+                # the component does not own (another stack's) is never written to.
+                aws.s3.BucketPolicy(
                     f"{name}-model-archive-read",
-                    role=role_name,
-                    policy=object_arn.apply(
+                    bucket=archive.bucket,
+                    policy=reader.apply(
                         lambda v: policies.to_json(policies.read_object_policy(*v))
                     ),
                     opts=self._child(),
@@ -213,7 +222,9 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         if args.instance_scaling or args.provisioned_scaling:
             operations.autoscaling(name, endpoint, args, self)
         if args.alarms:
-            operations.alarms(name, endpoint, args, self)
+            operations.alarms(
+                name, endpoint, args, self, resolved("alarm_topic_arn", args.alarm_topic_arn)
+            )
 
         self.model_name = model.name
         self.endpoint_config_name = endpoint_config.name

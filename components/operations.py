@@ -75,9 +75,10 @@ def alarms(
     endpoint: aws.sagemaker.Endpoint,
     args: EmbeddingEndpointArgs,
     parent: pulumi.Resource,
+    topic_arn: pulumi.Input[str] | None,
 ) -> list[aws.cloudwatch.MetricAlarm]:
     """5XX errors, model latency and, on serverless, slow cold starts (ModelSetupTime)."""
-    actions = args.kept([args.alarm_topic_arn] if args.alarm_topic_arn else None, "alarm_topic_arn")
+    actions = args.kept([topic_arn] if topic_arn is not None else None, "alarm_topic_arn")
     thresholds = ("alarm_model_latency_ms", "alarm_model_setup_seconds")
     latency, setup = args.alarm_model_latency_ms, args.alarm_model_setup_seconds
     # (suffix, metric, statistic, threshold, why): a cold-start alarm only where there are any.

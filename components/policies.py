@@ -21,17 +21,14 @@ def _allow(sid: str, action: str | list[str], resource: str | list[str]) -> Poli
 
 
 def sagemaker_trust_policy(partition: str, region: str, account_id: str) -> PolicyDocument:
-    """Lets SageMaker assume the role to pull the image and write logs and metrics, but only
-    on behalf of this account's SageMaker resources in this region: AWS's cross-service
-    confused-deputy guidance (SageMaker Developer Guide, "Cross-service confused deputy
-    prevention": aws:SourceAccount, and aws:SourceArn with a wildcard where the resource's ARN
-    is not known yet, as the model's is not: it names this role)."""
+    """Lets SageMaker assume the role to pull the image and write logs and metrics, on behalf
+    of this account's SageMaker resources in this region only: the SageMaker Developer Guide's
+    confused-deputy template for inference ("Cross-service confused deputy prevention",
+    SageMaker AI Inference), whose `*` must stay: SageMaker's source ARN there is no model's
+    or endpoint's own ARN. It needs no aws:SourceAccount, which the ARN's account already is."""
     trust = {"Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    condition = {
-        "StringEquals": {"aws:SourceAccount": account_id},
-        "ArnLike": {"aws:SourceArn": f"arn:{partition}:sagemaker:{region}:{account_id}:*"},
-    }
-    return _document({"Effect": "Allow", **trust, "Condition": condition})
+    source = {"aws:SourceArn": f"arn:{partition}:sagemaker:{region}:{account_id}:*"}
+    return _document({"Effect": "Allow", **trust, "Condition": {"ArnLike": source}})
 
 
 def execution_policy(
@@ -65,11 +62,12 @@ def execution_policy(
     )
 
 
-def read_object_policy(partition: str, bucket: str, key: str) -> PolicyDocument:
-    """Read access to one object (the handler's model archive) and nothing else."""
-    return _document(
-        _allow("ReadModelArchive", "s3:GetObject", f"arn:{partition}:s3:::{bucket}/{key}")
-    )
+def read_object_policy(partition: str, bucket: str, key: str, role_arn: str) -> PolicyDocument:
+    """The bucket's policy: the execution role may read one object (the handler's model archive)
+    and nothing else. A role of another account also needs s3:GetObject on it from its own."""
+    reader = {"Principal": {"AWS": role_arn}, "Action": "s3:GetObject"}
+    arn = f"arn:{partition}:s3:::{bucket}/{key}"
+    return _document({"Sid": "ReadModelArchive", "Effect": "Allow", **reader, "Resource": arn})
 
 
 def invoke_endpoint_policy(endpoint_arn: str) -> PolicyDocument:

@@ -40,6 +40,20 @@ SET_BY_COMPONENT: Final = {
 }  # fmt: skip
 
 
+def _secret_names(names: frozenset[str]) -> str | None:
+    if unknown := sorted(names - set(EndpointSettings.model_fields)):
+        return f"names no setting: {unknown}"
+    return (
+        f"cannot keep {sorted(names & UNKEPT)} secret: each {UNKEPT_WHY}"
+        if names & UNKEPT
+        else None
+    )
+
+
+UNKEPT: Final = frozenset({"mode", "runtime", "sentence_embeddings", "alarms", "secret_settings"})
+UNKEPT_WHY: Final = "decides which resources exist, which no secret hides"
+
+
 def _refuse(reason: Callable[[Any], str | None]) -> AfterValidator:
     """A check beyond the constraints: `reason` says why a value is refused, or None."""
 
@@ -283,8 +297,7 @@ class EndpointSettings(BaseModel):
     secret_settings: Annotated[
         frozenset[str],
         BeforeValidator(lambda v: frozenset(v) if isinstance(v, set | list | tuple) else v),
-        _refuse(lambda names: None if names <= set(EndpointSettings.model_fields) else
-                f"names no setting: {sorted(names - set(EndpointSettings.model_fields))}"),
+        _refuse(_secret_names),
     ] = frozenset()  # fmt: skip
     """Settings whose values are kept secret in the state and previews (Python only: the
     program adds every key set with `pulumi config set --secret`)."""

@@ -18,7 +18,8 @@ StartPulumi = Callable[..., PulumiHarness]
 
 @pytest.fixture
 def pulumi_mocks() -> Iterator[StartPulumi]:
-    """Call it with a region, project config, secret keys and other stacks' outputs.
+    """Call it with a region, project config, secret keys, other stacks' outputs, and whether
+    it is a preview (Outputs of resources not yet made are unknown there).
 
     Each call gets a new event loop and its own config; all are reset after the test.
     """
@@ -30,8 +31,9 @@ def pulumi_mocks() -> Iterator[StartPulumi]:
         secret_keys: list[str] | None = None,
         stack_outputs: dict[str, dict[str, Any]] | None = None,
         project: str = "alex-sagemaker",
+        preview: bool = False,
     ) -> PulumiHarness:
-        harness = start(region, config or {}, secret_keys or [], stack_outputs, project)
+        harness = start(region, config or {}, secret_keys or [], stack_outputs, project, preview)
         started.append(harness)
         return harness
 

@@ -20,6 +20,8 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.stack import run_pulumi_func
 
+from components.errors import InvalidSettingsError
+
 PROJECT: Final = "alex-sagemaker"
 PROGRAM: Final = Path(__file__).resolve().parent.parent / "__main__.py"
 STACK: Final = "dev"
@@ -257,8 +259,10 @@ def start(
     secret_keys: list[str],
     stack_outputs: dict[str, dict[str, Any]] | None = None,
     project: str = PROJECT,
+    preview: bool = False,
 ) -> PulumiHarness:
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_quiet_about_refused_settings)
     asyncio.set_event_loop(loop)
     full_config = {"aws:region": region, **config}
     pulumi.runtime.set_all_config(full_config, secret_keys)
@@ -267,12 +271,25 @@ def start(
     settings.SETTINGS.outputs.clear()
     mocks = AwsMocks(region, stack_outputs)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=STACK, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=STACK, preview=preview, monitor=monitor)
     return PulumiHarness(region=region, mocks=mocks, monitor=monitor, loop=loop)
 
 
+def _quiet_about_refused_settings(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A refusal at deployment fails every Output that waited on it, as in `pulumi up`; the
+    test has the refusal itself, so the copies asyncio would print when they go are noise."""
+    if not isinstance(context.get("exception"), InvalidSettingsError):
+        loop.default_exception_handler(context)
+
+
 def stop(harness: PulumiHarness) -> None:
-    """Leave no config, root stack or loop behind for the next test."""
+    """Leave no config, root stack, task or loop behind for the next test (a program that
+    failed leaves the Outputs that waited on the failure pending)."""
+    pending = asyncio.all_tasks(harness.loop)
+    for task in pending:
+        task.cancel()
+    if pending:  # gathered on their own loop (a test may start a second harness)
+        harness.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     pulumi.runtime.set_all_config({}, [])
     settings.ROOT.set(None)
     harness.loop.close()

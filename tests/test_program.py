@@ -14,6 +14,7 @@ from tests.resource_types import (
     ALARM,
     BUCKET,
     BUCKET_OBJECT,
+    BUCKET_POLICY,
     COMPONENT,
     CONFIG,
     ENDPOINT,
@@ -46,7 +47,7 @@ def test_default_stack_registers_the_reference_resources_plus_handler_logs_and_a
             (BUCKET, "alex-embedding-code"),
             (PUBLIC_ACCESS_BLOCK, "alex-embedding-code-public-access"),
             (BUCKET_OBJECT, "alex-embedding-model-archive"),
-            (POLICY, "alex-embedding-model-archive-read"),
+            (BUCKET_POLICY, "alex-embedding-model-archive-read"),
             (SLEEP, "alex-embedding-iam-propagation"),
             (MODEL, "alex-embedding-model"),
             (CONFIG, "alex-embedding-config"),
@@ -75,7 +76,6 @@ def test_role_is_trusted_only_by_sagemaker_for_this_account_and_region(
                 "Principal": {"Service": "sagemaker.amazonaws.com"},
                 "Action": "sts:AssumeRole",
                 "Condition": {
-                    "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
                     "ArnLike": {
                         "aws:SourceArn": f"arn:{partition}:sagemaker:{region}:{ACCOUNT_ID}:*"
                     },

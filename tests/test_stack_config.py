@@ -465,3 +465,19 @@ def test_an_unreadable_value_is_refused_and_misleads_no_rule(
     harness = pulumi_mocks(config=project_config(**config))
 
     assert refused(harness).settings == tuple(expected)
+
+
+def test_a_secret_value_is_not_shown_when_refused(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks(
+        config=project_config(modelId="acme/secret--name", runtime="tei"),
+        secret_keys=["alex-sagemaker:modelId", "alex-sagemaker:runtime"],
+    )
+
+    error = refused(harness)
+
+    assert [str(problem) for problem in error.problems] == [
+        "modelId: [secret] may not contain '--' or '..', nor end in '.git'",
+        "runtime: is stored as a secret, but it decides which resources exist, which no secret "
+        "hides; set it without --secret",
+    ]
+    assert "secret--name" not in str(error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pulumi
 import pulumi_aws as aws
 import pytest
@@ -270,7 +272,7 @@ def test_an_output_arn_that_resolves_to_a_bad_value_fails_naming_the_setting(
         f"role_arn: {shown} is not in us-east-1's partition; use an 'arn:aws:' ARN"
     ]
     assert (bad in str(raised.value)) is not secret
-    assert [r.type for r in harness.monitor.registrations] == [COMPONENT]
+    assert not harness.of_type(MODEL)
 
 
 def test_an_output_arn_of_no_arn_at_all_gets_the_same_message_as_text(
@@ -307,3 +309,80 @@ def test_a_managed_policy_made_in_the_same_program_is_attached(
         "vectors-AmazonSageMakerFullAccess": full_access,
         "vectors-policy-1": f"arn:aws:iam::{ACCOUNT_ID}:policy/team/vectors-extra",
     }
+
+
+@pytest.mark.parametrize("setting", ["role_arn", "alarm_topic_arn", "managed_policy_arns"])
+def test_an_output_arn_that_resolves_to_nothing_fails_naming_the_setting(
+    pulumi_mocks: StartPulumi, setting: str
+) -> None:
+    harness = pulumi_mocks(stack_outputs={"org/platform/dev": {}})
+
+    def program() -> None:
+        missing = pulumi.StackReference("org/platform/dev").get_output("sagemaker_role_arn")
+        value = [missing] if setting == "managed_policy_arns" else missing
+        EmbeddingEndpoint("vectors", EmbeddingEndpointArgs(**{setting: value}))
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run(program)
+
+    assert [str(problem) for problem in raised.value.problems] == [
+        f"{setting}: resolved to nothing: check the output that gives it"
+    ]
+
+
+def unknown() -> pulumi.Output[str]:
+    """An Output as a preview has it for a resource not made yet: no value."""
+    known: asyncio.Future[bool] = asyncio.get_event_loop().create_future()
+    value: asyncio.Future[str] = asyncio.get_event_loop().create_future()
+    known.set_result(False)
+    value.set_result("")
+    return pulumi.Output(set(), value, known)
+
+
+@pytest.mark.parametrize("setting", ["role_arn", "alarm_topic_arn", "managed_policy_arns"])
+def test_a_preview_with_an_arn_not_known_yet_still_checks_the_region(
+    pulumi_mocks: StartPulumi, setting: str
+) -> None:
+    harness = pulumi_mocks(region="mars-1", preview=True)
+
+    def program() -> None:
+        value = [unknown()] if setting == "managed_policy_arns" else unknown()
+        EmbeddingEndpoint("vectors", EmbeddingEndpointArgs(**{setting: value}))
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run(program)
+
+    assert raised.value.settings == ("aws:region",)
+    assert [r.type for r in harness.monitor.registrations] == [COMPONENT]
+
+
+def test_a_preview_with_an_arn_not_known_yet_keeps_every_dependency(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(preview=True)
+
+    harness.run(lambda: EmbeddingEndpoint("vectors", EmbeddingEndpointArgs(role_arn=unknown())))
+
+    sleep = harness.one("time:index/sleep:Sleep")
+    assert sleep.urn in harness.one(MODEL).dependencies
+    assert harness.one(ENDPOINT).dependencies == [harness.one(CONFIG).urn]
+
+
+def test_a_secret_text_setting_is_not_shown_in_a_refusal() -> None:
+    with pytest.raises(InvalidSettingsError) as raised:
+        EmbeddingEndpointArgs(model_id="acme/secret--name", secret_settings={"model_id"})
+
+    assert str(raised.value.problems[0]).startswith("model_id: [secret] may not contain")
+    assert "secret--name" not in str(raised.value)
+
+
+def test_settings_that_decide_which_resources_exist_cannot_be_kept_secret() -> None:
+    with pytest.raises(InvalidSettingsError) as raised:
+        EmbeddingEndpointArgs(secret_settings={"runtime", "mode", "model_id"})
+
+    (problem,) = raised.value.problems
+    assert problem.setting == "secret_settings"
+    assert problem.message.endswith(
+        "cannot keep ['mode', 'runtime'] secret: each decides which resources exist, which no "
+        "secret hides"
+    )

@@ -7,7 +7,6 @@ import base64
 import io
 import json
 import tarfile
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness
 from tests.resource_types import (
     BUCKET,
     BUCKET_OBJECT,
+    BUCKET_POLICY,
     MODEL,
     POLICY,
     PUBLIC_ACCESS_BLOCK,
@@ -31,10 +31,6 @@ OFF = {"alex-sagemaker:sentenceEmbeddings": "false"}
 
 def archive_bytes(harness: PulumiHarness) -> bytes:
     return base64.b64decode(harness.one(BUCKET_OBJECT).inputs["contentBase64"])
-
-
-def by_name(harness: PulumiHarness, type_token: str, name: str) -> Any:
-    return next(r for r in harness.of_type(type_token) if r.name == name)
 
 
 def test_archive_holds_exactly_the_handler_and_sits_in_a_private_bucket(
@@ -100,9 +96,8 @@ def test_role_may_read_that_object_alone_before_the_model_is_made(
     harness.run_program()
 
     archive_object = harness.one(BUCKET_OBJECT)
-    read = by_name(harness, POLICY, "alex-embedding-model-archive-read")
-    role = harness.one(ROLE)
-    assert read.inputs["role"] == role.outputs["name"]
+    read = harness.one(BUCKET_POLICY)
+    assert read.inputs["bucket"] == harness.one(BUCKET).outputs["bucket"]
     object_arn = f"arn:aws:s3:::{archive_object.inputs['bucket']}/{archive_object.inputs['key']}"
     assert json.loads(read.inputs["policy"]) == {
         "Version": "2012-10-17",
@@ -110,43 +105,34 @@ def test_role_may_read_that_object_alone_before_the_model_is_made(
             {
                 "Sid": "ReadModelArchive",
                 "Effect": "Allow",
+                "Principal": {"AWS": harness.one(ROLE).outputs["arn"]},
                 "Action": "s3:GetObject",
                 "Resource": object_arn,
             }
         ],
     }
-    execution = by_name(harness, POLICY, "alex-embedding-execution-policy")
+    execution = harness.one(POLICY)
     assert "s3:" not in execution.inputs["policy"]
     sleep = harness.one(SLEEP)
     assert {read.urn, execution.urn} <= set(sleep.dependencies)
     assert sleep.urn in harness.one(MODEL).dependencies
 
 
-def test_existing_role_gets_the_read_grant_and_a_wait(pulumi_mocks: StartPulumi) -> None:
+def test_an_existing_role_is_granted_by_the_bucket_never_written_to(
+    pulumi_mocks: StartPulumi,
+) -> None:
     harness = pulumi_mocks()
     role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/service-role/team-sagemaker"
 
-    harness.run(
-        lambda: EmbeddingEndpoint(
-            "vectors", EmbeddingEndpointArgs(role_arn=role_arn, sentence_embeddings=True)
-        )
-    )
+    harness.run(lambda: EmbeddingEndpoint("vectors", EmbeddingEndpointArgs(role_arn=role_arn)))
 
     assert not harness.of_type(ROLE)
-    read = harness.one(POLICY)
+    assert not harness.of_type(POLICY)
+    read = harness.one(BUCKET_POLICY)
     assert read.name == "vectors-model-archive-read"
-    assert read.inputs["role"] == "team-sagemaker"
+    assert json.loads(read.inputs["policy"])["Statement"][0]["Principal"] == {"AWS": role_arn}
     assert read.urn in harness.one(SLEEP).dependencies
     assert harness.one(MODEL).inputs["executionRoleArn"] == role_arn
-
-
-def test_off_creates_no_storage(pulumi_mocks: StartPulumi) -> None:
-    harness = pulumi_mocks(config=OFF)
-    harness.run_program()
-
-    for type_token in (BUCKET, BUCKET_OBJECT, PUBLIC_ACCESS_BLOCK):
-        assert not harness.of_type(type_token)
-    assert "modelDataUrl" not in harness.one(MODEL).inputs["primaryContainer"]
 
 
 def test_upper_case_component_name_is_refused_because_it_names_a_bucket(
