@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Annotated, Any, Final, Literal
 
 import pulumi
@@ -40,7 +41,7 @@ SET_BY_COMPONENT: Final = {
 }  # fmt: skip
 
 
-def _secret_names(names: frozenset[str]) -> str | None:
+def _secret_names(names: AbstractSet[str]) -> str | None:
     if unknown := sorted(names - set(EndpointSettings.model_fields)):
         return f"names no setting: {unknown}"
     return (
@@ -295,7 +296,7 @@ class EndpointSettings(BaseModel):
     and _ . : / = + - @ (keys up to 128, values up to 256 characters)."""
 
     secret_settings: Annotated[
-        frozenset[str],
+        AbstractSet[str],
         BeforeValidator(lambda v: frozenset(v) if isinstance(v, set | list | tuple) else v),
         _refuse(_secret_names),
     ] = frozenset()  # fmt: skip

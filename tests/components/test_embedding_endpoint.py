@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -319,7 +320,7 @@ def test_an_output_arn_that_resolves_to_nothing_fails_naming_the_setting(
 
     def program() -> None:
         missing = pulumi.StackReference("org/platform/dev").get_output("sagemaker_role_arn")
-        value = [missing] if setting == "managed_policy_arns" else missing
+        value: Any = [missing] if setting == "managed_policy_arns" else missing
         EmbeddingEndpoint("vectors", EmbeddingEndpointArgs(**{setting: value}))
 
     with pytest.raises(InvalidSettingsError) as raised:
@@ -346,7 +347,7 @@ def test_a_preview_with_an_arn_not_known_yet_still_checks_the_region(
     harness = pulumi_mocks(region="mars-1", preview=True)
 
     def program() -> None:
-        value = [unknown()] if setting == "managed_policy_arns" else unknown()
+        value: Any = [unknown()] if setting == "managed_policy_arns" else unknown()
         EmbeddingEndpoint("vectors", EmbeddingEndpointArgs(**{setting: value}))
 
     with pytest.raises(InvalidSettingsError) as raised:
