@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import client_for, local_endpoint, packaged_model, seconds, varied_texts
 
 MODES = {
-    "stock container (token vectors)": (),
+    "stock container (token vectors)": ("--no-sentence-embeddings",),
     "--sentence-embeddings": ("--sentence-embeddings",),
     "--runtime tei": ("--runtime", "tei"),
 }
