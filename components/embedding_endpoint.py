@@ -14,6 +14,8 @@ with "already exists", or force a delete-first that takes the endpoint down.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -21,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumiverse_time as time
 
-from components import model_archive, operations, policies
+from components import images, model_archive, operations, policies
 from components.args import EmbeddingEndpointArgs
 from components.settings import SET_BY_COMPONENT
 from container import INFERENCE_SCRIPT, tei
@@ -80,7 +82,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                 return arn
             return args.resolved(name, self.region, setting, arn)
 
-        grants: list[pulumi.Resource] = []
+        grants: list[aws.iam.RolePolicyAttachment | aws.iam.RolePolicy | aws.s3.BucketPolicy] = []
         if args.role_arn is None:
             trust = pulumi.Output.all(partition, self.region, account)
             role = aws.iam.Role(
@@ -107,8 +109,16 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                 for i, arn in enumerate(args.managed_policy_arns)
             ]
             if not args.managed_policy_arns:
+                # Pulls from every repository the component runs, so that a change of runtime
+                # or device never leaves the old variant unable to pull its image.
+                repositories = [
+                    pulumi.Output.concat(
+                        "arn:", partition, ":ecr:", self.region, ":", registry, ":repository/", repo
+                    )
+                    for registry, repo in self._repositories(invoke)
+                ]
                 document = pulumi.Output.all(
-                    partition, self.region, account, image.registry_id, args.image_repository
+                    partition, self.region, account, pulumi.Output.all(*repositories)
                 )
                 grants.append(
                     aws.iam.RolePolicy(
@@ -145,12 +155,18 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         waits: list[pulumi.Resource] = []
         if grants:
             # IAM is eventually consistent: CreateModel can fail to assume a role whose policy
-            # was attached a moment ago. The wait re-runs whenever the role is replaced.
+            # was attached a moment ago. The wait re-runs whenever the role, or what it may do,
+            # changes (a digest: the policies themselves need not be in the state twice).
+            may_do = [
+                g.policy_arn if isinstance(g, aws.iam.RolePolicyAttachment) else g.policy
+                for g in grants
+            ]
+            grants_digest = pulumi.Output.all(*may_do).apply(_digest)
             waits.append(
                 time.Sleep(
                     f"{name}-iam-propagation",
                     create_duration=args.kept(args.iam_propagation_delay, "iam_propagation_delay"),
-                    triggers={"role_arn": self.role_arn},
+                    triggers={"role_arn": self.role_arn, "grants": grants_digest},
                     opts=self._child(*grants),
                 )
             )
@@ -249,6 +265,20 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             opts=self._child(),
         )
 
+    def _repositories(self, invoke: pulumi.InvokeOutputOptions) -> list[tuple[Any, str]]:
+        """(registry, repository) of every image the component may run in this region."""
+        found = []
+        for runtime in images.RUNTIMES.values():
+            registry = aws.sagemaker.get_prebuilt_ecr_image_output(
+                repository_name=runtime.cpu_repository,
+                image_tag=runtime.default_cpu_tag,
+                region=self.region,
+                opts=invoke,
+            ).registry_id
+            repositories = dict.fromkeys((runtime.cpu_repository, runtime.gpu_repository))
+            found += [(registry, repository) for repository in repositories]
+        return found
+
     def _child(self, *after: pulumi.Resource, **options: Any) -> pulumi.ResourceOptions:
         """A child's options: it registers only once the settings hold in the region."""
         depends_on = self.region.apply(lambda _: list(after))
@@ -311,6 +341,10 @@ _CAPACITY: Final = ("memory_size_in_mb", "max_concurrency", "provisioned_concurr
                     "instance_type", "instance_count")  # fmt: skip
 _CONTAINER: Final = ("model_id", "model_revision", "task", "environment", "image_tag")
 """The settings the model's container (its image and environment) carries."""
+
+
+def _digest(values: list[str]) -> str:
+    return hashlib.sha256(json.dumps(values).encode()).hexdigest()
 
 
 def _policy_name(arn: pulumi.Input[str], position: int, secret: bool) -> str:

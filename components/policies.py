@@ -32,20 +32,21 @@ def sagemaker_trust_policy(partition: str, region: str, account_id: str) -> Poli
 
 
 def execution_policy(
-    partition: str, region: str, account_id: str, registry_id: str, repository: str
+    partition: str, region: str, account_id: str, repositories: list[str]
 ) -> PolicyDocument:
     """Least privilege for serving a prebuilt image whose model is downloaded from the Hub.
 
     `ecr:GetAuthorizationToken` and `cloudwatch:PutMetricData` support no resource-level
-    scoping, so they stay on `*`; image pulls are limited to the one repository of the registry
-    the provider resolved for this region, and logs to this account's endpoint log groups.
+    scoping, so they stay on `*`; image pulls are limited to the repositories of the images the
+    component runs, in the registries the provider resolved for this region, and logs to this
+    account's endpoint log groups.
     """
     groups = f"arn:{partition}:logs:{region}:{account_id}:log-group:{ENDPOINT_LOG_GROUP_PREFIX}/*"
     return _document(
         _allow(
             "PullInferenceImage",
             ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-            f"arn:{partition}:ecr:{region}:{registry_id}:repository/{repository}",
+            repositories,
         ),
         _allow("AuthenticateToEcr", "ecr:GetAuthorizationToken", "*"),
         _allow(

@@ -47,6 +47,7 @@ ALGORITHM_REGISTRY_ACCOUNTS: Final = {
     "eu-central-1": "492215442770",
     "ap-east-1": "651117190479",
     "af-south-1": "510948584623",
+    "cn-north-1": "390948362332",
 }
 """SageMaker's algorithm registries (tei, tei-cpu), as prebuiltECRImageIDByRegion_XGBoost lists
 them (the same accounts as the SageMaker SDK's huggingface-tei.json)."""

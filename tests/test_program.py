@@ -9,7 +9,7 @@ from pulumi.runtime import settings
 
 from components.errors import InvalidSettingsError
 from tests.conftest import StartPulumi
-from tests.pulumi_harness import ACCOUNT_ID, project_config
+from tests.pulumi_harness import ACCOUNT_ID, PulumiHarness, project_config
 from tests.resource_types import (
     ALARM,
     BUCKET,
@@ -105,9 +105,13 @@ def test_execution_policy_is_least_privilege_for_this_region_and_account(
                 "ecr:GetDownloadUrlForLayer",
                 "ecr:BatchGetImage",
             ],
-            "Resource": (
-                "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-inference"
-            ),
+            # Every image the component runs, so a change of runtime or device keeps the old
+            # variant able to pull its own until it is gone.
+            "Resource": [
+                "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-inference",
+                "arn:aws:ecr:us-east-1:683313688378:repository/tei-cpu",
+                "arn:aws:ecr:us-east-1:683313688378:repository/tei",
+            ],
         },
         "AuthenticateToEcr": {
             "Sid": "AuthenticateToEcr",
@@ -146,10 +150,57 @@ def test_propagation_wait_uses_the_configured_delay(pulumi_mocks: StartPulumi) -
 
     sleep = harness.one(SLEEP)
     role = harness.one(ROLE)
-    assert sleep.inputs == {
-        "createDuration": "15s",
-        "triggers": {"role_arn": role.outputs["arn"]},
-    }
+    assert sleep.inputs["createDuration"] == "15s"
+    assert set(sleep.inputs["triggers"]) == {"role_arn", "grants"}
+    assert sleep.inputs["triggers"]["role_arn"] == role.outputs["arn"]
+
+
+def grants_digest(harness: PulumiHarness) -> str:
+    return str(harness.one(SLEEP).inputs["triggers"]["grants"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"sentenceEmbeddings": "false"},
+        {"managedPolicyArns": json.dumps(["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"])},
+        {"aws:region": "eu-west-1"},
+    ],
+)
+def test_the_wait_runs_again_whenever_what_the_role_may_do_changes(
+    pulumi_mocks: StartPulumi, change: dict[str, str]
+) -> None:
+    before = pulumi_mocks()
+    before.run_program()
+    region = change.get("aws:region", "us-east-1")
+    after = pulumi_mocks(
+        region=region,
+        config=project_config(**{k: v for k, v in change.items() if k != "aws:region"}),
+    )
+    after.run_program()
+
+    assert grants_digest(before) != grants_digest(after)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ({}, {"memorySizeInMb": "4096", "imageTag": "2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04"}),  # noqa: E501
+        # A change of runtime rewrites no grant: the role already pulls both runtimes' images.
+        ({"sentenceEmbeddings": "false"}, {"runtime": "tei"}),
+    ],
+)  # fmt: skip
+def test_the_wait_and_the_policy_stay_when_the_role_may_do_the_same(
+    pulumi_mocks: StartPulumi, before: dict[str, str], after: dict[str, str]
+) -> None:
+    first = pulumi_mocks(config=project_config(**before))
+    first.run_program()
+    second = pulumi_mocks(config=project_config(**after))
+    second.run_program()
+
+    assert grants_digest(first) == grants_digest(second)
+    policies = [harness.one(POLICY).inputs["policy"] for harness in (first, second)]
+    assert policies[0] == policies[1]
 
 
 def test_model_runs_the_hub_model_from_the_regional_image(pulumi_mocks: StartPulumi) -> None:
@@ -280,21 +331,19 @@ def test_other_regions_get_their_own_registry(
         for i in harness.mocks.invocations
         if i.token == "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage"
     ]
-    assert lookups == [
-        {
-            "repositoryName": "huggingface-pytorch-inference",
-            "imageTag": IMAGE_TAG,
-            "region": region,
-        }
-    ]
+    assert {
+        "repositoryName": "huggingface-pytorch-inference",
+        "imageTag": IMAGE_TAG,
+        "region": region,
+    } in lookups
     image = f"{registry}.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-inference:{IMAGE_TAG}"
     assert harness.one(MODEL).inputs["primaryContainer"]["image"] == image
     assert exports["image_uri"] == image
     assert exports["region"] == region
     pull = json.loads(harness.one(POLICY).inputs["policy"])["Statement"][0]
     assert (
-        pull["Resource"]
-        == f"arn:aws:ecr:{region}:{registry}:repository/huggingface-pytorch-inference"
+        f"arn:aws:ecr:{region}:{registry}:repository/huggingface-pytorch-inference"
+        in (pull["Resource"])
     )
 
 
