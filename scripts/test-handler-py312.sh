@@ -8,14 +8,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON312:-python3.12}
 VENV=${VENV_PY312:-venv-py312}
 PINS=(torch==2.6.0 transformers==5.5.3)
 
-if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
-    echo "error: Python 3.12 is needed; '$PYTHON' is $("$PYTHON" --version 2>/dev/null || echo missing)." >&2
-    echo "       Point PYTHON312 at one, e.g. PYTHON312=~/.pyenv/versions/3.12.1/bin/python" >&2
-    exit 1
+is_312() { "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; }
+# $PYTHON312, else python3.12 on the PATH, else one pyenv installed (its shim may not be active).
+PYTHON=${PYTHON312:-python3.12}
+if ! is_312 "$PYTHON"; then
+    for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12; do
+        if is_312 "$candidate"; then PYTHON=$candidate; fi
+    done
+fi
+if ! is_312 "$PYTHON"; then
+    echo "error: Python 3.12 is needed and none was found; point PYTHON312 at one." >&2
+    exit 3  # no interpreter here, which .ci/run reports without failing the build
 fi
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
