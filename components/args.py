@@ -351,12 +351,12 @@ def _component_name(name: str, uses_handler: bool) -> Iterator[tuple[str, str]]:
             "hyphens, starting and ending with a letter or digit (no underscores or "
             "dots), as SageMaker names children after it",
         )
-    elif uses_handler and (name != name.lower() or name.startswith(_S3_RESERVED_PREFIXES)):
+    elif uses_handler and name.lower().startswith(_S3_RESERVED_PREFIXES):
+        # pulumi-aws lower-cases a bucket's auto-name, so capitals are no problem there.
         yield (
             NAME,
-            f"{name!r} must be lower-case and not start with "
-            f"{', '.join(_S3_RESERVED_PREFIXES)} with `sentence_embeddings` on: it also names "
-            "the S3 bucket that holds the handler code",
+            f"{name!r} may not start with {', '.join(_S3_RESERVED_PREFIXES)} with "
+            "`sentence_embeddings` on: it also names the S3 bucket that holds the handler code",
         )
 
 

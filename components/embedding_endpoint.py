@@ -138,7 +138,9 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         if args.uses_handler:
             archive = self._model_archive()
             model_data_url = pulumi.Output.concat("s3://", archive.bucket, "/", archive.key)
-            reader = pulumi.Output.all(partition, archive.bucket, archive.key, self.role_arn)
+            reader = pulumi.Output.all(
+                partition, archive.bucket, model_archive.PREFIX, self.role_arn
+            )
             grants.append(
                 # The component's own bucket lets the role read the archive, so that a role
                 # the component does not own (another stack's) is never written to.
@@ -146,7 +148,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                     f"{name}-model-archive-read",
                     bucket=archive.bucket,
                     policy=reader.apply(
-                        lambda v: policies.to_json(policies.read_object_policy(*v))
+                        lambda v: policies.to_json(policies.read_archives_policy(*v))
                     ),
                     opts=self._child(),
                 )
@@ -266,7 +268,9 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         )
 
     def _repositories(self, invoke: pulumi.InvokeOutputOptions) -> list[tuple[Any, str]]:
-        """(registry, repository) of every image the component may run in this region."""
+        """(registry, repository) of every image the component may run in this region: both
+        runtimes' registries are looked up in every region `images.IMAGE_LOOKUP_REGIONS` admits,
+        which must therefore be in both of the provider's tables."""
         found = []
         for runtime in images.RUNTIMES.values():
             registry = aws.sagemaker.get_prebuilt_ecr_image_output(

@@ -34,7 +34,11 @@ def build(script: Path) -> bytes:
     return compressed.getvalue()
 
 
+PREFIX: Final = "sentence-embeddings/"
+"""Where the archives lie in the component's bucket."""
+
+
 def object_key(archive: bytes) -> str:
     """A key that changes with the content: a new key is a new model_data_url, which makes
     SageMaker build a new model with the new code instead of keeping the old one."""
-    return f"sentence-embeddings/{hashlib.sha256(archive).hexdigest()[:16]}/model.tar.gz"
+    return f"{PREFIX}{hashlib.sha256(archive).hexdigest()[:16]}/model.tar.gz"

@@ -63,12 +63,13 @@ def execution_policy(
     )
 
 
-def read_object_policy(partition: str, bucket: str, key: str, role_arn: str) -> PolicyDocument:
-    """The bucket's policy: the execution role may read one object (the handler's model archive)
-    and nothing else. A role of another account also needs s3:GetObject on it from its own."""
+def read_archives_policy(partition: str, bucket: str, prefix: str, role_arn: str) -> PolicyDocument:
+    """The bucket's policy: the execution role may read the handler's archives and nothing else.
+    Every archive, not only the newest: the model being replaced still serves, and its cold
+    starts read the old one. A role of another account also needs this from its own policies."""
     reader = {"Principal": {"AWS": role_arn}, "Action": "s3:GetObject"}
-    arn = f"arn:{partition}:s3:::{bucket}/{key}"
-    return _document({"Sid": "ReadModelArchive", "Effect": "Allow", **reader, "Resource": arn})
+    arn = f"arn:{partition}:s3:::{bucket}/{prefix}*"
+    return _document({"Sid": "ReadModelArchives", "Effect": "Allow", **reader, "Resource": arn})
 
 
 def invoke_endpoint_policy(endpoint_arn: str) -> PolicyDocument:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from boto3 import Session
 from botocore.exceptions import BotoCoreError, ClientError
 
+from embeddings import pooling
 from embeddings.client import DEFAULT_DEADLINE_SECONDS, MAX_CONCURRENCY, EmbeddingClient
 from embeddings.endpoint import describe_endpoint, runs_tei, serving_setup, wait_in_service
 from embeddings.errors import (
@@ -217,6 +218,15 @@ def command_verify(args: argparse.Namespace, out: TextIO | None) -> int:
                 f"invocation with {args.text!r}: {len(vector)}-d vector (expected "
                 f"{args.dimension}), norm {norm:.6f}",
             )
+            # What the app's own parsing of the raw answer meets: [384] from the handler.
+            raw = attempt("raw answer", lambda: _client(args).invoke_raw({"inputs": args.text}))
+            if raw is not None:
+                tokens = pooling.describe_shape(raw).count("[") > 2
+                print(
+                    f"[info] the endpoint's own answer to one text: {pooling.describe_shape(raw)}"
+                    + (" (token vectors: the client pools them)" if tokens else ""),
+                    file=out,
+                )
     else:
         print("[skip] invocation (endpoint not InService)", file=out)
     print("verified" if failures == 0 else f"{failures} check(s) failed", file=out)
@@ -249,7 +259,8 @@ def command_serve(args: argparse.Namespace, out: TextIO | None) -> int:
     )
     options = ServeOptions(
         model=args.model or os.environ.get("HF_MODEL_ID") or DEFAULT_LOCAL_MODEL,
-        task=args.task or os.environ.get("HF_TASK") or "feature-extraction",
+        # The handler always pools: its container's HF_TASK is feature-extraction, as deployed.
+        task=(None if handler else args.task or os.environ.get("HF_TASK")) or "feature-extraction",
         revision=args.revision or os.environ.get("HF_MODEL_REVISION") or None,
         host=args.host,
         port=args.port,

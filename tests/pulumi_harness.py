@@ -37,6 +37,7 @@ REGISTRY_ACCOUNTS: Final = {
     "ap-east-1": "871362719292",
     "af-south-1": "626614931356",
     "cn-north-1": "727897471807",
+    "us-gov-west-1": "442386744353",
 }
 """The deep-learning-container registries (huggingface-pytorch-inference), as the provider's
 prebuiltECRImageIDByRegion_deepLearning lists them."""
@@ -47,7 +48,8 @@ ALGORITHM_REGISTRY_ACCOUNTS: Final = {
     "eu-central-1": "492215442770",
     "ap-east-1": "651117190479",
     "af-south-1": "510948584623",
-    "cn-north-1": "390948362332",
+    "cn-north-1": "450853457545",
+    "us-gov-west-1": "414596584902",
 }
 """SageMaker's algorithm registries (tei, tei-cpu), as prebuiltECRImageIDByRegion_XGBoost lists
 them (the same accounts as the SageMaker SDK's huggingface-tei.json)."""
@@ -102,7 +104,10 @@ class AwsMocks(Mocks):
         if token == "aws:index/getRegion:getRegion":
             return {"id": region, "name": region, "region": region}
         if token == "aws:index/getPartition:getPartition":
-            partition = "aws-cn" if self.region.startswith("cn-") else "aws"
+            gov = "-gov-" in self.region
+            partition = (
+                "aws-cn" if self.region.startswith("cn-") else "aws-us-gov" if gov else "aws"
+            )
             return {"id": partition, "partition": partition, "dnsSuffix": "amazonaws.com"}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {

@@ -520,3 +520,26 @@ def test_a_secret_managed_policy_is_attached_under_its_position(pulumi_mocks: St
     attachment = harness.one(POLICY_ATTACHMENT)
     assert (attachment.name, attachment.secret_inputs) == ("alex-embedding-policy-0", ["policyArn"])
     assert "AmazonSageMakerFullAccess" not in attachment.urn
+
+
+@pytest.mark.parametrize(
+    ("region", "partition", "learning", "algorithms"),
+    [
+        ("ap-east-1", "aws", "871362719292", "651117190479"),
+        ("cn-north-1", "aws-cn", "727897471807", "450853457545"),
+        ("us-gov-west-1", "aws-us-gov", "442386744353", "414596584902"),
+    ],
+)
+def test_the_role_pulls_each_runtimes_images_from_its_own_registry(
+    pulumi_mocks: StartPulumi, region: str, partition: str, learning: str, algorithms: str
+) -> None:
+    harness = pulumi_mocks(region=region, config=TOKENS)
+    harness.run_program()
+
+    pull = json.loads(harness.one(POLICY).inputs["policy"])["Statement"][0]
+    ecr = f"arn:{partition}:ecr:{region}"
+    assert pull["Resource"] == [
+        f"{ecr}:{learning}:repository/huggingface-pytorch-inference",
+        f"{ecr}:{algorithms}:repository/tei-cpu",
+        f"{ecr}:{algorithms}:repository/tei",
+    ]

@@ -170,7 +170,8 @@ def test_wait_reports_the_status_and_returns_when_in_service(aws: None) -> None:
 
 def test_verify_prints_a_passing_checklist_for_the_default_deployment(aws: None) -> None:
     deploy(REGION, serverless={"memory": 4096, "concurrency": 5}, archive=ARCHIVE)
-    queue_results([[[0.6, 0.8] + [0.0] * 382]], REGION)  # the handler's pooled answer
+    pooled = [0.6, 0.8] + [0.0] * 382  # the handler's answers: to the client's list, to a text
+    queue_results([[pooled], pooled], REGION)
 
     code, out = run("verify", "--region", REGION)
 
@@ -183,6 +184,7 @@ def test_verify_prints_a_passing_checklist_for_the_default_deployment(aws: None)
         "HF_MODEL_ID=sentence-transformers/all-MiniLM-L6-v2, HF_TASK=feature-extraction, "
         f"sentence embeddings ({ARCHIVE})",
         "[ok] invocation with 'vectorize me': 384-d vector (expected 384), norm 1.000000",
+        "[info] the endpoint's own answer to one text: [384] of float",
         "verified",
     ]
 
@@ -191,23 +193,26 @@ def test_verify_says_when_the_endpoint_serves_token_vectors(
     aws: None, token_level: list[Any]
 ) -> None:
     deploy(REGION)
-    queue_results([[token_level[0]]], REGION)
+    queue_results([[token_level[0]], token_level[0]], REGION)
 
     code, out = run("verify", "--region", REGION)
 
     assert code == 0
+    lines = out.splitlines()
     assert (
         "[ok] model alex-embedding-model-1a2b3c4: "
         "HF_MODEL_ID=sentence-transformers/all-MiniLM-L6-v2, HF_TASK=feature-extraction, "
         "token vectors"
-    ) in out.splitlines()
+    ) in lines
+    shape = "[1][5][384] of float (token vectors: the client pools them)"
+    assert f"[info] the endpoint's own answer to one text: {shape}" in lines
 
 
 def test_verify_accepts_a_realtime_endpoint_and_shows_its_instances(
     aws: None, token_level: list[Any]
 ) -> None:
     deploy(REGION, instance_type="ml.m5.large")
-    queue_results([[token_level[0]]], REGION)
+    queue_results([[token_level[0]], token_level[0]], REGION)
 
     code, out = run("verify", "--region", REGION)
 
@@ -220,7 +225,7 @@ def test_verify_accepts_a_realtime_endpoint_and_shows_its_instances(
 
 def test_verify_fails_on_a_wrong_task_and_a_wrong_dimension(aws: None) -> None:
     deploy(REGION, task="text-classification")
-    queue_results([[[0.6, 0.8]]], REGION)
+    queue_results([[[0.6, 0.8]], [0.6, 0.8]], REGION)
 
     code, out = run("verify", "--region", REGION)
 
@@ -249,7 +254,7 @@ def test_verify_knows_a_tei_endpoint_has_no_task(aws: None) -> None:
         "683313688378.dkr.ecr.us-east-1.amazonaws.com/tei-cpu:2.0.1-tei1.8.2-cpu-py310-ubuntu22.04"
     )
     deploy(REGION, task=None, image=image)
-    queue_results([[[0.6, 0.8] * 192]], REGION)
+    queue_results([[[0.6, 0.8] * 192]] * 2, REGION)
 
     code, out = run("verify", "--region", REGION)
 
@@ -263,7 +268,7 @@ def test_verify_knows_a_tei_endpoint_has_no_task(aws: None) -> None:
 def test_verify_fails_a_tei_endpoint_given_a_task(aws: None) -> None:
     image = f"{TEI_REGISTRY}/tei:2.0.1-tei1.8.2-gpu-py310-cu122-ubuntu22.04"
     deploy(REGION, image=image)
-    queue_results([[[0.6, 0.8] * 192]], REGION)
+    queue_results([[[0.6, 0.8] * 192]] * 2, REGION)
 
     code, out = run("verify", "--region", REGION)
 
