@@ -7,9 +7,13 @@ the endpoint's name and ARN that the app's later parts call.
 import pulumi
 
 from components import EmbeddingEndpoint
-from stack_config import args_from_config
+from stack_config import args_from_config, refuse_updates_aws_refuses
 
-embedding = EmbeddingEndpoint("alex-embedding", args_from_config(pulumi.Config()))
+args = args_from_config(pulumi.Config())
+# This stack's last deployment, to refuse before anything changes what AWS would refuse to do.
+this_stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+refuse_updates_aws_refuses(args, pulumi.StackReference(this_stack))
+embedding = EmbeddingEndpoint("alex-embedding", args)
 
 pulumi.export("endpoint_name", embedding.endpoint_name)
 pulumi.export("endpoint_arn", embedding.endpoint_arn)
@@ -18,5 +22,6 @@ pulumi.export("endpoint_config_name", embedding.endpoint_config_name)
 pulumi.export("role_arn", embedding.role_arn)
 pulumi.export("image_uri", embedding.image_uri)
 pulumi.export("region", embedding.region)
+pulumi.export("capacity", args.update_refused_key)
 # For stacks that only hold a StackReference: attach this to any role that calls the endpoint.
 pulumi.export("invoke_policy_json", embedding.invoke_policy_json)

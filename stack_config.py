@@ -149,3 +149,40 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
     if problems:
         raise InvalidSettingsError.of(problems, context, EmbeddingEndpointArgs)
     return args
+
+
+def refuse_updates_aws_refuses(
+    args: EmbeddingEndpointArgs, previous: pulumi.StackReference
+) -> None:
+    """Fail the preview, before anything changes, on a change AWS would refuse to make to the
+    deployed endpoint of the same name (`capacity` and `endpoint_name` of the last deployment):
+    the component would otherwise leave every later `pulumi up` failing the same way."""
+    before = pulumi.Output.all(
+        previous.get_output("endpoint_name"), previous.get_output("capacity")
+    )
+
+    def check(values: list[Any]) -> None:
+        name, capacity = values
+        if name != args.endpoint_name or not isinstance(capacity, str):
+            return  # a first deployment, or a new name: a new endpoint, made before the old goes
+        if capacity.startswith("realtime") and args.is_serverless:
+            setting, change = "mode", "realtime -> serverless"
+        elif capacity.startswith("realtime ") and capacity.split()[1] != args.instance_type:
+            setting, change = "instanceType", f"{capacity.split()[1]} -> {args.instance_type}"
+        else:
+            return
+        fix = (
+            "remove autoscaling first (`pulumi config rm autoscalingMaxCapacity`, `pulumi up`)"
+            if setting == "instanceType"
+            else "or `pulumi destroy` first"
+        )
+        problem = Problem(
+            setting,
+            f"{change}: AWS cannot update endpoint {name!r} in place; set a new `endpointName` "
+            f"too (the old endpoint serves until the new one is InService), {fix}",
+        )
+        raise InvalidSettingsError(
+            f"Stack configuration of project {pulumi.get_project()!r}", [problem]
+        )
+
+    before.apply(check)

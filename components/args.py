@@ -330,7 +330,7 @@ _NO_EFFECT: Final[tuple[_NoEffect, ...]] = (
               lambda s: s.creates_role or s.uses_handler,
               "has no effect with `role_arn`: the component makes no role or policy to wait "
               "for; remove it"),
-    (("log_retention_days",), ("endpoint_name",), lambda s: s.endpoint_name is not None,
+    (("log_retention_days", "keep_logs"), ("endpoint_name",), lambda s: s.endpoint_name is not None,
               "has no effect without `endpoint_name`: only a named endpoint gets a log group; "
               "remove it"),
     (("alarm_topic_arn", "alarm_model_latency_ms", "alarm_model_setup_seconds"),

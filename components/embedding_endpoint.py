@@ -227,7 +227,9 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                     ),
                     retention_in_days=args.kept(args.log_retention_days, "log_retention_days"),
                     tags=self._tags,
-                    opts=self._child(),
+                    # A rename makes the new group first; the old one, and the group on
+                    # destroy, stay (with their retention) unless `keep_logs` is off.
+                    opts=self._child(delete_before_replace=False, retain_on_delete=args.keep_logs),
                 )
             )
         endpoint = aws.sagemaker.Endpoint(
@@ -235,7 +237,15 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             name=args.kept(args.endpoint_name, "endpoint_name"),
             endpoint_config_name=endpoint_config.name,
             tags=self._tags,
-            opts=self._child(*logs),
+            # A new name makes the new endpoint first (the provider would delete a named one
+            # first): the old one serves until the new one is InService. An auto-named endpoint
+            # is replaced where AWS refuses the update (realtime to serverless, a new instance
+            # type of a scaling target); the program refuses those for a fixed name.
+            opts=self._child(
+                *logs,
+                delete_before_replace=False,
+                replacement_trigger=None if args.endpoint_name else args.update_refused_key,
+            ),
         )
         if args.instance_scaling or args.provisioned_scaling:
             operations.autoscaling(name, endpoint, args, self)

@@ -273,6 +273,9 @@ class EndpointSettings(BaseModel):
     ] = 30  # fmt: skip
     """Retention of /aws/sagemaker/Endpoints/<endpointName>, a CloudWatch value such as 7, 30
     or 365; unset keeps logs forever."""
+    keep_logs: bool = True
+    """Keep the endpoint's log group when `endpoint_name` changes or the stack is destroyed (its
+    retention still applies); false deletes it with them."""
     alarms: bool = True
     """CloudWatch alarms on 5XX errors, model latency and (serverless) cold-start setup time."""
     alarm_topic_arn: Annotated[
@@ -356,6 +359,13 @@ class EndpointSettings(BaseModel):
     def uses_handler(self) -> bool:
         """Whether the HF image serves through the sentence-embedding handler's archive."""
         return self.sentence_embeddings and self.runtime == "huggingface"
+
+    @property
+    def update_refused_key(self) -> str:
+        """Changes in place that AWS refuses: realtime to serverless, and a new instance type
+        for a variant that is a scaling target. A new key means a new endpoint."""
+        scaled = self.instance_type if self.instance_scaling else ""
+        return "serverless" if self.is_serverless else f"realtime {scaled}".rstrip()
 
     @property
     def creates_role(self) -> bool:

@@ -72,6 +72,10 @@ class Registration:
     additional_secret_outputs: list[str]
     secret_inputs: list[str]
     """Top-level input properties that reach the engine marked secret."""
+    delete_before_replace: bool | None = None
+    """The option as the program set it (None: the provider decides)."""
+    retain_on_delete: bool = False
+    replacement_trigger: Any = None
 
 
 @dataclass
@@ -139,7 +143,7 @@ class AwsMocks(Mocks):
             stack = args.inputs["name"]
             return stack, {
                 "name": stack,
-                "outputs": self.stack_outputs[stack],
+                "outputs": self.stack_outputs.get(stack, {}),  # a new stack has none
                 "secretOutputNames": [],
             }
         state = dict(args.inputs)
@@ -206,8 +210,21 @@ class RecordingMonitor(MockMonitor):
                 outputs=dict(registered.state) if registered else {},
                 additional_secret_outputs=list(request.additionalSecretOutputs),
                 secret_inputs=secret_inputs,
+                delete_before_replace=(
+                    request.deleteBeforeReplace
+                    if getattr(request, "deleteBeforeReplaceDefined", False)
+                    else None
+                ),
+                retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+                replacement_trigger=_plain(getattr(request, "replacement_trigger", None)),
             )
         )
+
+
+def _plain(value: Any) -> Any:
+    """A protobuf Value of a scalar as Python (None when unset)."""
+    kind = value.WhichOneof("kind") if value is not None else None
+    return None if kind in (None, "null_value") else getattr(value, kind)
 
 
 @dataclass
@@ -277,7 +294,10 @@ def start(
     settings.SETTINGS.outputs.clear()
     mocks = AwsMocks(region, stack_outputs)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=STACK, preview=preview, monitor=monitor)
+    # "organization" is what Pulumi's local backend, which scripts/deploy.sh uses, calls it.
+    pulumi.runtime.set_mocks(
+        mocks, project, STACK, preview, monitor=monitor, organization="organization"
+    )
     return PulumiHarness(region=region, mocks=mocks, monitor=monitor, loop=loop)
 
 

@@ -29,6 +29,9 @@ from tests.resource_types import (
 
 IMAGE_TAG = "1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04"
 US_EAST_1_REPOSITORY = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference"
+THIS_STACK = "organization/alex-sagemaker/dev"
+"""The program reads its own last deployment (a StackReference) to refuse what AWS refuses."""
+REALTIME = {"mode": "realtime", "instanceType": "ml.m5.large"}
 TOKENS = project_config(sentenceEmbeddings="false")
 """The stock container's token vectors: the reference's own resources, no handler archive."""
 
@@ -41,6 +44,7 @@ def test_default_stack_registers_the_reference_resources_plus_handler_logs_and_a
 
     assert sorted((r.type, r.name) for r in harness.monitor.registrations) == sorted(
         [
+            ("pulumi:pulumi:StackReference", THIS_STACK),  # the last deployment, read
             (COMPONENT, "alex-embedding"),
             (ROLE, "alex-embedding-role"),
             (POLICY, "alex-embedding-execution-policy"),
@@ -266,6 +270,7 @@ def test_stack_exports_the_endpoint_and_what_it_is_made_of(pulumi_mocks: StartPu
         "role_arn": harness.one(ROLE).outputs["arn"],
         "image_uri": f"{US_EAST_1_REPOSITORY}:{IMAGE_TAG}",
         "region": "us-east-1",
+        "capacity": "serverless",
         "invoke_policy_json": json.dumps(
             {
                 "Statement": [
@@ -310,7 +315,7 @@ def test_every_child_is_parented_to_the_component(pulumi_mocks: StartPulumi) -> 
     harness.run_program()
 
     component = harness.one(COMPONENT)
-    children = [r for r in harness.monitor.registrations if r.type != COMPONENT]
+    children = [r for r in harness.monitor.registrations if r.parent == component.urn]
     assert len(children) == 14
     assert {child.parent for child in children} == {component.urn}
     assert component.parent.endswith("::pulumi:pulumi:Stack::alex-sagemaker-dev")
@@ -393,7 +398,7 @@ def test_existing_role_from_config_skips_role_policy_and_wait(pulumi_mocks: Star
     harness = pulumi_mocks(config={**TOKENS, **project_config(roleArn=role_arn)})
     exports = harness.run_program()
 
-    types = {r.type for r in harness.monitor.registrations}
+    types = {r.type for r in harness.monitor.registrations} - {"pulumi:pulumi:StackReference"}
     assert types == {COMPONENT, MODEL, CONFIG, LOG_GROUP, ENDPOINT, ALARM}
     assert harness.one(MODEL).inputs["executionRoleArn"] == role_arn
     assert exports["role_arn"] == role_arn
@@ -543,3 +548,73 @@ def test_the_role_pulls_each_runtimes_images_from_its_own_registry(
         f"{ecr}:{algorithms}:repository/tei-cpu",
         f"{ecr}:{algorithms}:repository/tei",
     ]
+
+
+@pytest.mark.parametrize(
+    ("deployed", "config", "setting", "change"),
+    [
+        ("realtime", {}, "mode", "realtime -> serverless"),
+        ("realtime ml.m5.large", {}, "mode", "realtime -> serverless"),
+        (
+            "realtime ml.m5.large",
+            {**REALTIME, "instanceType": "ml.c5.large", "autoscalingMaxCapacity": "3"},
+            "instanceType",
+            "ml.m5.large -> ml.c5.large",
+        ),
+        ("realtime ml.m5.large", {**REALTIME, "instanceType": "ml.c5.large"}, "instanceType",
+         "ml.m5.large -> ml.c5.large"),
+    ],
+)  # fmt: skip
+def test_a_change_aws_refuses_for_the_deployed_endpoint_fails_the_preview(
+    pulumi_mocks: StartPulumi, deployed: str, config: dict[str, str], setting: str, change: str
+) -> None:
+    previous = {"endpoint_name": "alex-embedding-endpoint", "capacity": deployed}
+    harness = pulumi_mocks(config=project_config(**config), stack_outputs={THIS_STACK: previous})
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run_program()
+
+    (problem,) = raised.value.problems
+    assert problem.setting == setting
+    assert problem.message.startswith(
+        f"{change}: AWS cannot update endpoint 'alex-embedding-endpoint' in place; set a new "
+        "`endpointName` too"
+    )
+
+
+@pytest.mark.parametrize(
+    ("deployed", "config"),
+    [
+        ("serverless", REALTIME),  # AWS updates serverless to realtime in place
+        ("realtime", {**REALTIME, "instanceType": "ml.c5.large"}),  # no scaling target
+        ("realtime ml.m5.large", {**REALTIME, "autoscalingMaxCapacity": "3"}),
+        ("realtime", {"endpointName": "alex-embeddings-serverless"}),  # a new endpoint
+    ],
+)
+def test_a_change_aws_makes_in_place_or_by_a_new_endpoint_goes_ahead(
+    pulumi_mocks: StartPulumi, deployed: str, config: dict[str, str]
+) -> None:
+    previous = {"endpoint_name": "alex-embedding-endpoint", "capacity": deployed}
+    harness = pulumi_mocks(config=project_config(**config), stack_outputs={THIS_STACK: previous})
+
+    exports = harness.run_program()
+
+    assert exports["capacity"] == (
+        "serverless"
+        if "mode" not in config
+        else "realtime" + (" ml.m5.large" if "autoscalingMaxCapacity" in config else "")
+    )
+
+
+def test_the_stack_exports_what_the_next_deployment_checks_against(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks(config=project_config(**REALTIME, autoscalingMaxCapacity="2"))
+
+    exports = harness.run_program()
+
+    assert (exports["endpoint_name"], exports["capacity"]) == (
+        "alex-embedding-endpoint",
+        "realtime ml.m5.large",
+    )
+    assert harness.of_type("pulumi:pulumi:StackReference")[0].name == THIS_STACK

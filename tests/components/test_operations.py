@@ -290,3 +290,46 @@ def test_operational_settings_are_checked_by_key_before_anything_is_made(
     assert message in str(raised.value)
     assert harness.monitor.registrations == []
     assert harness.mocks.invocations == []
+
+
+def test_a_new_endpoint_name_makes_the_new_endpoint_and_log_group_first(
+    pulumi_mocks: StartPulumi,
+) -> None:
+    harness = pulumi_mocks()
+    harness.run_program()
+
+    # The provider would delete a named resource first: the option says otherwise, so on a
+    # rename the old endpoint serves until the new one is InService.
+    for type_token in (ENDPOINT, LOG_GROUP):
+        assert harness.one(type_token).delete_before_replace is False, type_token
+    assert harness.one(LOG_GROUP).retain_on_delete  # the old group's logs stay
+    assert harness.one(ENDPOINT).replacement_trigger is None  # a fixed name: never replaced
+
+
+def test_logs_go_with_the_endpoint_when_asked(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks(config=project_config(keepLogs="false"))
+    harness.run_program()
+
+    assert not harness.one(LOG_GROUP).retain_on_delete
+
+
+@pytest.mark.parametrize(
+    ("settings", "trigger"),
+    [
+        ({}, "serverless"),
+        ({"mode": "realtime", "instance_type": "ml.m5.large"}, "realtime"),
+        (
+            {"mode": "realtime", "instance_type": "ml.m5.large", "autoscaling_max_capacity": 3},
+            "realtime ml.m5.large",
+        ),
+    ],
+)
+def test_an_auto_named_endpoint_is_replaced_where_aws_refuses_the_update(
+    pulumi_mocks: StartPulumi, settings: dict[str, Any], trigger: str
+) -> None:
+    harness = pulumi_mocks()
+
+    harness.run(lambda: EmbeddingEndpoint("vectors", EmbeddingEndpointArgs(**settings)))
+
+    endpoint = harness.one(ENDPOINT)
+    assert (endpoint.replacement_trigger, endpoint.delete_before_replace) == (trigger, False)
