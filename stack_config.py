@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -24,9 +25,19 @@ from components.aws_limits import suggestion
 from components.errors import Context, InvalidSettingsError, Problem, renamed, show
 from components.settings import UNKEPT, UNKEPT_WHY
 
-PROGRAM_DEFAULTS: Final = {"endpoint_name": "alex-embedding-endpoint"}
-"""The program's endpoint keeps the fixed name the app's later parts look up; the component
-itself auto-names one, so that several fit in one program."""
+ENDPOINT_NAME: Final = "alex-embedding-endpoint"
+
+
+def program_defaults(stack: str) -> dict[str, str]:
+    """The endpoint's name where the stack sets none: on stack dev the one the Alex app's later
+    parts look up; on any other stack a name of its own, so that two stacks in one account never
+    share an endpoint or its log group (the component itself auto-names one)."""
+    own = re.sub(r"[^A-Za-z0-9]+", "-", stack).strip("-")[: 62 - len(ENDPOINT_NAME)].rstrip("-")
+    return {
+        "endpoint_name": ENDPOINT_NAME if stack == "dev" or not own else f"{ENDPOINT_NAME}-{own}"
+    }
+
+
 PYTHON_ONLY: Final = frozenset({"environment", "secret_settings"})
 """Settings with no stack-config key: they have no flat text form."""
 PYTHON_ONLY_KEYS: Final = frozenset(EmbeddingEndpointArgs.config_keys()[n] for n in PYTHON_ONLY)
@@ -82,7 +93,7 @@ def _read(config: pulumi.Config, key: str, name: str, field: FieldInfo) -> Any:
     if kind == "object" and isinstance(value, dict):
         # `pulumi config set --path tags.cost 42` stores a number: a map of text keeps text.
         value = {k: json.dumps(v) if isinstance(v, int | float) else v for k, v in value.items()}
-    optional = type(None) in typing.get_args(field.annotation) and name not in PROGRAM_DEFAULTS
+    optional = type(None) in typing.get_args(field.annotation)
     return None if optional and value == EMPTY.get(kind, object()) else value
 
 
@@ -90,7 +101,8 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
     """Read every key, then raise one `InvalidSettingsError` naming each bad key, or build args."""
     fields, prefix = stack_fields(), f"{config.name}:"
     keys = EmbeddingEndpointArgs.config_keys()
-    values: dict[str, Any] = {keys[name]: value for name, value in PROGRAM_DEFAULTS.items()}
+    defaults = program_defaults(pulumi.get_stack())
+    values: dict[str, Any] = {keys[name]: value for name, value in defaults.items()}
     problems: list[Problem] = []
     unreadable: set[str] = set()
     secret: set[str] = set()
@@ -131,7 +143,8 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
                 unreadable.add(name)
                 continue
             value = config.get_secret(key)
-        values[key] = value
+        if value is not None or name not in defaults:
+            values[key] = value
     context = Context(
         f"Stack configuration of project {config.name!r}",
         aliases=keys,

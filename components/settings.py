@@ -152,7 +152,8 @@ class EndpointSettings(BaseModel):
     # ---- What the endpoint serves, and how its container is set up
     endpoint_name: Annotated[str | None, aws_limits.string("sagemaker", "EndpointName")] = None
     """Fixed name of the endpoint that callers invoke: up to 63 letters, digits and hyphens,
-    starting and ending with one. Unset (Python only), Pulumi names it after the component."""
+    starting and ending with one. Unset, the program uses alex-embedding-endpoint on stack dev
+    and alex-embedding-endpoint-<stack> on others; a component from Python is auto-named."""
     model_id: Annotated[
         str,
         StringConstraints(pattern=rf"^{_HUB_PART}(?:/{_HUB_PART})?$"),

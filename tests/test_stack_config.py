@@ -15,9 +15,9 @@ from components import EmbeddingEndpointArgs, InvalidSettingsError
 from components.errors import renamed
 from stack_config import (
     EMPTY,
-    PROGRAM_DEFAULTS,
     args_from_config,
     config_type,
+    program_defaults,
     stack_fields,
 )
 from tests.conftest import StartPulumi
@@ -34,7 +34,7 @@ def description(field: FieldInfo) -> str:
 
 def declared_default(name: str, field: FieldInfo) -> Any:
     """The default as Pulumi.yaml declares it: unset is "" or 0, a tuple is a list."""
-    default = PROGRAM_DEFAULTS.get(name, field.get_default(call_default_factory=True))
+    default = field.get_default(call_default_factory=True)
     if default is None:
         return EMPTY[config_type(field)]
     return list(default) if isinstance(default, tuple) else default
@@ -236,7 +236,6 @@ def test_secret_token_is_handed_on_as_a_secret(pulumi_mocks: StartPulumi) -> Non
             '{"team": {"nested": 1}}',
             "tags: value of 'team': {'nested': 1} is refused: Input should be a valid string",
         ),
-        ("endpointName", "", "endpointName: '' is not allowed"),
         ("endpointName", "alex-embedding\n", "endpointName: 'alex-embedding\\n' is not allowed"),
         (
             "sentenceEmbeddings",
@@ -481,3 +480,27 @@ def test_a_secret_value_is_not_shown_when_refused(pulumi_mocks: StartPulumi) -> 
         "hides; set it without --secret",
     ]
     assert "secret--name" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("stack", "name"),
+    [
+        ("dev", "alex-embedding-endpoint"),  # the name the Alex app's later parts look up
+        ("prod", "alex-embedding-endpoint-prod"),
+        ("feature_x.2", "alex-embedding-endpoint-feature-x-2"),
+        ("_", "alex-embedding-endpoint"),
+        ("s" * 80, "alex-embedding-endpoint-" + "s" * 39),
+    ],
+)
+def test_each_stack_gets_an_endpoint_of_its_own_by_default(stack: str, name: str) -> None:
+    chosen = program_defaults(stack)["endpoint_name"]
+
+    assert chosen == name
+    assert len(chosen) <= 63
+    EmbeddingEndpointArgs(endpoint_name=chosen)  # a name SageMaker accepts
+
+
+def test_an_empty_endpoint_name_is_the_stacks_default(pulumi_mocks: StartPulumi) -> None:
+    harness = pulumi_mocks(config=project_config(endpointName=""))
+
+    assert read(harness).endpoint_name == "alex-embedding-endpoint"
