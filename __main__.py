@@ -12,8 +12,10 @@ from stack_config import args_from_config, refuse_updates_aws_refuses
 args = args_from_config(pulumi.Config())
 # This stack's last deployment, to refuse before anything changes what AWS would refuse to do.
 this_stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-refuse_updates_aws_refuses(args, pulumi.StackReference(this_stack))
-embedding = EmbeddingEndpoint("alex-embedding", args)
+refused = refuse_updates_aws_refuses(args, pulumi.StackReference(this_stack))
+embedding = EmbeddingEndpoint(
+    "alex-embedding", args, pulumi.ResourceOptions(depends_on=refused.apply(lambda _: []))
+)
 
 pulumi.export("endpoint_name", embedding.endpoint_name)
 pulumi.export("endpoint_arn", embedding.endpoint_arn)

@@ -166,36 +166,50 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
 
 def refuse_updates_aws_refuses(
     args: EmbeddingEndpointArgs, previous: pulumi.StackReference
-) -> None:
-    """Fail the preview, before anything changes, on a change AWS would refuse to make to the
-    deployed endpoint of the same name (`capacity` and `endpoint_name` of the last deployment):
-    the component would otherwise leave every later `pulumi up` failing the same way."""
+) -> pulumi.Output[None]:
+    """Refuse a change AWS would refuse to make to the deployed endpoint of the same name
+    (`endpoint_name` and `capacity` of the last deployment), which would otherwise leave every
+    later `pulumi up` failing the same way. The component waits for this, so that nothing is
+    registered first, with or without a preview."""
     before = pulumi.Output.all(
         previous.get_output("endpoint_name"), previous.get_output("capacity")
     )
 
     def check(values: list[Any]) -> None:
         name, capacity = values
-        if name != args.endpoint_name or not isinstance(capacity, str):
-            return  # a first deployment, or a new name: a new endpoint, made before the old goes
-        if capacity.startswith("realtime") and args.is_serverless:
-            setting, change = "mode", "realtime -> serverless"
-        elif capacity.startswith("realtime ") and capacity.split()[1] != args.instance_type:
-            setting, change = "instanceType", f"{capacity.split()[1]} -> {args.instance_type}"
-        else:
-            return
-        fix = (
-            "remove autoscaling first (`pulumi config rm autoscalingMaxCapacity`, `pulumi up`)"
-            if setting == "instanceType"
-            else "or `pulumi destroy` first"
-        )
-        problem = Problem(
-            setting,
-            f"{change}: AWS cannot update endpoint {name!r} in place; set a new `endpointName` "
-            f"too (the old endpoint serves until the new one is InService), {fix}",
-        )
-        raise InvalidSettingsError(
-            f"Stack configuration of project {pulumi.get_project()!r}", [problem]
-        )
+        problem = _refused_update(args, name, capacity)
+        if problem is not None:
+            subject = f"Stack configuration of project {pulumi.get_project()!r}"
+            raise InvalidSettingsError(subject, [problem])
 
-    before.apply(check)
+    return before.apply(check)
+
+
+def _refused_update(args: EmbeddingEndpointArgs, name: Any, capacity: Any) -> Problem | None:
+    if not isinstance(name, str) or args.endpoint_name is None:
+        return None  # a first deployment
+    if name != args.endpoint_name and name.lower() == args.endpoint_name.lower():
+        # SageMaker's names ignore case: the new endpoint could not be made next to the old.
+        return Problem(
+            "endpointName",
+            f"{name!r} -> {args.endpoint_name!r} differs only in case, which SageMaker "
+            "treats as the same endpoint; choose another name",
+        )
+    if name != args.endpoint_name or not isinstance(capacity, str):
+        return None  # a new name: a new endpoint, made before the old goes
+    if capacity.startswith("realtime") and args.is_serverless:
+        setting, change = "mode", "realtime -> serverless"
+        fix = "or `pulumi destroy` first"
+    elif capacity.startswith("realtime ") and capacity.split()[1] != args.instance_type:
+        setting, change = "instanceType", f"{capacity.split()[1]} -> {args.instance_type}"
+        fix = (
+            "or remove autoscaling first (`pulumi config rm autoscalingMaxCapacity` and "
+            "`autoscalingMinCapacity`, `pulumi up`)"
+        )
+    else:
+        return None
+    return Problem(
+        setting,
+        f"{change}: AWS cannot update endpoint {name!r} in place; set a new `endpointName` "
+        f"too (the old endpoint serves until the new one is InService), {fix}",
+    )

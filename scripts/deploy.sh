@@ -18,6 +18,11 @@ command -v pulumi >/dev/null 2>&1 ||
 "$PULUMI_PYTHON_CMD" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null ||
     fail "Python 3.11 or newer is needed as $PULUMI_PYTHON_CMD (found: $("$PULUMI_PYTHON_CMD" \
 --version 2>/dev/null || echo none)); point PULUMI_PYTHON_CMD at one, e.g. PULUMI_PYTHON_CMD=python3.11"
+# 3.208 is the first CLI that honours the replacement trigger an auto-named endpoint relies on.
+version=$(pulumi version 2>/dev/null | sed 's/^v//')
+"$PULUMI_PYTHON_CMD" -c 'import sys; sys.exit(tuple(map(int, sys.argv[1].split(".")[:2])) < (3, 208))' \
+    "${version%%-*}" 2>/dev/null ||
+    fail "Pulumi CLI 3.208 or newer is needed (found: ${version:-none}); run \`pulumi self-update\`"
 
 # State stays on this machine (~/.pulumi) unless you are already logged in to a backend.
 if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then

@@ -25,6 +25,8 @@ from components.errors import InvalidSettingsError
 PROJECT: Final = "alex-sagemaker"
 PROGRAM: Final = Path(__file__).resolve().parent.parent / "__main__.py"
 STACK: Final = "dev"
+OWN_STACK: Final = f"organization/{PROJECT}/{STACK}"
+"""The program's reference to its own last deployment, as Pulumi's local backend names it."""
 ACCOUNT_ID: Final = "123456789012"
 
 # Registry accounts as the provider's table has them (FACTS.md section 4); the mock plays the
@@ -143,7 +145,10 @@ class AwsMocks(Mocks):
             stack = args.inputs["name"]
             return stack, {
                 "name": stack,
-                "outputs": self.stack_outputs.get(stack, {}),  # a new stack has none
+                # The program's own stack has no outputs before its first deployment.
+                "outputs": self.stack_outputs[stack]
+                if stack != OWN_STACK
+                else self.stack_outputs.get(stack, {}),
                 "secretOutputNames": [],
             }
         state = dict(args.inputs)

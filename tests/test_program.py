@@ -580,6 +580,20 @@ def test_a_change_aws_refuses_for_the_deployed_endpoint_fails_the_preview(
         f"{change}: AWS cannot update endpoint 'alex-embedding-endpoint' in place; set a new "
         "`endpointName` too"
     )
+    # Nothing else is registered, with or without a preview (this one runs as `up` does).
+    assert [r.type for r in harness.monitor.registrations] == ["pulumi:pulumi:StackReference"]
+
+
+def test_a_rename_that_only_changes_case_is_refused(pulumi_mocks: StartPulumi) -> None:
+    previous = {"endpoint_name": "alex-embedding-endpoint", "capacity": "serverless"}
+    config = project_config(endpointName="Alex-Embedding-Endpoint")
+    harness = pulumi_mocks(config=config, stack_outputs={THIS_STACK: previous})
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run_program()
+
+    assert raised.value.settings == ("endpointName",)
+    assert "differs only in case" in str(raised.value)
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,7 @@ def test_deploy_verify_embed_destroy(tmp_path: Path, runtime: str) -> None:
                 "alex-sagemaker:endpointName": auto.ConfigValue(endpoint_name),
                 "alex-sagemaker:alarms": auto.ConfigValue("false"),
                 "alex-sagemaker:logRetentionDays": auto.ConfigValue("1"),
+                "alex-sagemaker:keepLogs": auto.ConfigValue("false"),  # destroy leaves nothing
                 "alex-sagemaker:runtime": auto.ConfigValue(runtime),
             }
         )
