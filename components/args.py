@@ -124,10 +124,10 @@ class EmbeddingEndpointArgs(EndpointSettings):
         found: list[Iterable[tuple[str, str]]] = []
         if reads("mode", "instance_type", "image_tag", "runtime"):
             found.append(self._image())
-        if reads("mode", "max_concurrency", *_PROVISIONED) and self.is_serverless:
+        if reads("mode", "max_concurrency", *PROVISIONED) and self.is_serverless:
             found.append(self._provisioned())
-        if reads("mode", *_INSTANCES) and not self.is_serverless:
-            found.append(self._range(*_INSTANCES))
+        if reads("mode", *INSTANCES) and not self.is_serverless:
+            found.append(self._range(*INSTANCES))
         if context.component is not None and reads("sentence_embeddings", "runtime"):
             found.append(_component_name(context.component, self.uses_handler))
         if reads("role_arn", "managed_policy_arns") and self.role_arn and self.managed_policy_arns:
@@ -179,7 +179,7 @@ class EmbeddingEndpointArgs(EndpointSettings):
         for name in ("provisioned_concurrency", "provisioned_concurrency_max"):
             if (value := getattr(self, name)) is not None and value > self.max_concurrency:
                 yield name, f"{value} is above `max_concurrency` ({self.max_concurrency})"
-        yield from self._range(*_PROVISIONED)
+        yield from self._range(*PROVISIONED)
         if self.provisioned_scaling and self.provisioned_concurrency is None:
             yield "provisioned_concurrency", "is needed to scale it: set where it starts"
 
@@ -296,11 +296,12 @@ def _hiding(problems: Iterable[Problem], secrets: Iterable[object]) -> list[Prob
     return hidden
 
 
-_PROVISIONED: Final = ("provisioned_concurrency", "provisioned_concurrency_min",
-                       "provisioned_concurrency_max")  # fmt: skip
-_INSTANCES: Final = ("instance_count", "autoscaling_min_capacity", "autoscaling_max_capacity")
-_SCALING: Final = ("autoscaling_target_invocations", "autoscaling_scale_in_cooldown",
-                   "autoscaling_scale_out_cooldown")  # fmt: skip
+PROVISIONED: Final = ("provisioned_concurrency", "provisioned_concurrency_min",
+                      "provisioned_concurrency_max")  # fmt: skip
+INSTANCES: Final = ("instance_count", "autoscaling_min_capacity", "autoscaling_max_capacity")
+SCALING: Final = ("autoscaling_target_invocations", "autoscaling_scale_in_cooldown",
+                  "autoscaling_scale_out_cooldown")  # fmt: skip
+"""The settings of serverless provisioned concurrency, of instances, of instance scaling."""
 
 
 _NoEffect = tuple[tuple[str, ...], tuple[str, ...], Callable[[EmbeddingEndpointArgs], bool], str]
@@ -308,16 +309,16 @@ _NoEffect = tuple[tuple[str, ...], tuple[str, ...], Callable[[EmbeddingEndpointA
 
 
 _NO_EFFECT: Final[tuple[_NoEffect, ...]] = (
-    ((*_PROVISIONED, "memory_size_in_mb", "max_concurrency", "alarm_model_setup_seconds",
+    ((*PROVISIONED, "memory_size_in_mb", "max_concurrency", "alarm_model_setup_seconds",
                "provisioned_concurrency_target_percent"), ("mode",), lambda s: s.is_serverless,
               "applies only to `mode` 'serverless'; remove it or set `mode` to 'serverless'"),
-    ((*_INSTANCES, *_SCALING, "instance_type"), ("mode",),
+    ((*INSTANCES, *SCALING, "instance_type"), ("mode",),
               lambda s: not s.is_serverless,
               "applies only to `mode` 'realtime'; remove it or set `mode` to 'realtime'"),
     (("provisioned_concurrency_target_percent",), ("provisioned_concurrency_max",),
               lambda s: s.provisioned_concurrency_max is not None,
               "has no effect without `provisioned_concurrency_max`: nothing scales; remove it"),
-    (_SCALING, ("autoscaling_max_capacity",),
+    (SCALING, ("autoscaling_max_capacity",),
               lambda s: s.autoscaling_max_capacity is not None,
               "has no effect without `autoscaling_max_capacity`: nothing scales; remove it"),
     (("task",), ("sentence_embeddings", "runtime"), lambda s: not s.uses_handler,

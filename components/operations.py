@@ -8,14 +8,11 @@ from typing import Final
 import pulumi
 import pulumi_aws as aws
 
-from components.args import EmbeddingEndpointArgs
+from components.args import INSTANCES, PROVISIONED, SCALING, EmbeddingEndpointArgs
 
 VARIANT_NAME: Final = "AllTraffic"
-_SCALING: Final = ("instance_count", "autoscaling_min_capacity", "autoscaling_max_capacity",
-                   "autoscaling_target_invocations", "autoscaling_scale_in_cooldown",
-                   "autoscaling_scale_out_cooldown", "provisioned_concurrency",
-                   "provisioned_concurrency_min", "provisioned_concurrency_max",
-                   "provisioned_concurrency_target_percent")  # fmt: skip
+_SCALING: Final = (*INSTANCES, *SCALING, *PROVISIONED, "provisioned_concurrency_target_percent")
+"""Every setting the scaling target and policy carry."""
 _MICROSECONDS: Final = {"ms": 1000, "s": 1_000_000}
 """SageMaker reports ModelLatency and ModelSetupTime in microseconds."""
 

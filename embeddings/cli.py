@@ -221,12 +221,9 @@ def command_verify(args: argparse.Namespace, out: TextIO | None) -> int:
             # What the app's own parsing of the raw answer meets: [384] from the handler.
             raw = attempt("raw answer", lambda: _client(args).invoke_raw({"inputs": args.text}))
             if raw is not None:
-                tokens = pooling.describe_shape(raw).count("[") > 2
-                print(
-                    f"[info] the endpoint's own answer to one text: {pooling.describe_shape(raw)}"
-                    + (" (token vectors: the client pools them)" if tokens else ""),
-                    file=out,
-                )
+                shape = pooling.describe_shape(raw)
+                tokens = " (token vectors: the client pools them)" if shape.count("[") > 2 else ""
+                print(f"[info] the endpoint's own answer to one text: {shape}{tokens}", file=out)
     else:
         print("[skip] invocation (endpoint not InService)", file=out)
     print("verified" if failures == 0 else f"{failures} check(s) failed", file=out)
@@ -269,7 +266,7 @@ def command_serve(args: argparse.Namespace, out: TextIO | None) -> int:
         task_source="--task" if args.task else "HF_TASK",
         endpoint_name=args.endpoint_name,
         serverless=args.serverless,
-        handler_path=INFERENCE_SCRIPT if handler and args.runtime == "huggingface" else None,
+        handler_path=INFERENCE_SCRIPT if handler else None,  # never with TEI (refused above)
         runtime=args.runtime,
     )
     return serve(options)
