@@ -14,6 +14,7 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
+    echo "Creating the virtual environment $VENV with $("$PYTHON" --version)." >&2
     "$PYTHON" -m venv "$VENV"
 fi
 
@@ -21,8 +22,12 @@ fi
 stamp="$VENV/.requirements.sha256"
 wanted=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    echo "Installing requirements-dev.txt into $VENV: the first time, a few GB (torch, with" >&2
+    echo "CUDA packages from PyPI) in about 5-10 minutes; later, only after a requirements change." >&2
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -r requirements-dev.txt
     echo "$wanted" > "$stamp"
 fi
 
-exec "$VENV/bin/python" -m pytest "$@"
+# -v names each test as it starts, so a slow one shows which it is (`-q` undoes it).
+echo "Running the tests: a few minutes on two cores." >&2
+exec "$VENV/bin/python" -m pytest -v "$@"
