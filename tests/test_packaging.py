@@ -41,7 +41,8 @@ def linked_dependencies(names: set[str], site_packages: Path) -> None:
         for requirement in map(Requirement, dist.requires or []):
             if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
                 todo.append(requirement.name)
-        for top in {PurePath(str(file)).parts[0] for file in dist.files or []} - {".."}:
+        tops = {PurePath(str(file)).parts[0] for file in dist.files or []}
+        for top in tops - {"..", "__pycache__"}:  # not its scripts, nor the shared bytecode
             if not (site_packages / top).exists():
                 (site_packages / top).symlink_to(Path(str(dist.locate_file(top))))
 
