@@ -17,6 +17,12 @@ as the shortest decimal that reads back as the same float32 (`0.0425913`, not
 `0.042591314762830734`) with numpy array operations, since formatting 384 floats a text in
 Python costs as much as a GPU spends running the model.
 
+What one request may ask for (the container answers a refusal 400, before any model pass):
+at most EMBEDDING_TEXTS_PER_REQUEST texts and EMBEDDING_TOKENS_PER_REQUEST tokens, counted after
+truncation; see TEXTS_PER_REQUEST and TOKENS_PER_REQUEST for why these defaults. A prediction
+still running DEADLINE_SECONDS after it started stops before its next batch: its caller has had
+SageMaker's timeout, and the container's toolkit cannot cancel it otherwise.
+
 It runs on the container's Python 3.9, torch 1.13 and transformers 4.26 and on current ones, so
 it uses only APIs all of them have (`.from_pretrained`, the tokenizer's `truncation`,
 `max_length` and `pad`, the model's first output, `torch.inference_mode`, long-standing numpy).
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any, Union
 
 import numpy as np
@@ -38,8 +45,30 @@ CPU_TOKENS_PER_BATCH = 4096
 GPU_TOKENS_PER_BATCH = 65536
 """A GPU keeps gaining up to hundreds of texts a batch; MiniLM's activations for 64k tokens take
 about 1 GB."""
-MAX_TOKENS_PER_BATCH = 1048576
-"""16 times the GPU default: past it one batch's activations outgrow most GPUs' memory."""
+MAX_SETTING = 1048576
+"""The most any setting here allows: past it one batch's activations outgrow most GPUs' memory,
+and one request's answer any payload limit."""
+TEXTS_PER_REQUEST_VARIABLE = "EMBEDDING_TEXTS_PER_REQUEST"
+TEXTS_PER_REQUEST = 512
+"""The answer must fit SageMaker's payload limit, 4 MB on serverless: all-MiniLM-L6-v2's is
+about 4.7 KB a text, so 2.4 MB for 512 texts (a model of 768 floats a text needs 256 here).
+Texts are cheap otherwise: 1,024 short ones took 2.1 s and 200 MB on 2 cores."""
+TOKENS_PER_REQUEST_VARIABLE = "EMBEDDING_TOKENS_PER_REQUEST"
+TOKENS_PER_REQUEST = 65536
+"""256 texts at all-MiniLM-L6-v2's 256-token limit, or 512 of 128: 12 to 15 s and 210-250 MB
+over the loaded model on 2 shared CPU cores (about 5,000 tokens a second, texts sorted by
+length; 262,144 tokens took 46 s and 540 MB). SageMaker does not say how many cores a serverless
+endpoint gets: at half that speed this still answers in half the 60 s, within 1 GB. A model
+several times larger needs a limit several times smaller."""
+DEADLINE_SECONDS = 60.0
+"""SageMaker's limit for an invocation, realtime or serverless: past it nobody reads the answer."""
+CHARACTERS_PER_TOKEN = 64
+"""A text is cut at 64 characters a token of the model's limit (16,384 for 256) before it is
+tokenized: the tokenizer holds every token of a text at once, 837 MB and 5.8 s for one text of
+6 MB, while English needs about 5 characters a token. Only a text whose first 256 tokens span
+more (runs of whitespace, words of over 100 letters, each one token) reads differently."""
+TEXTS_PER_TOKENIZER_CALL = 32
+"""512 texts of 12 KB tokenized at once took 203 MB, 32 at a time 21 MB, in the same 1.3 s."""
 FALLBACK_MAX_LENGTH = 512
 JSON_CONTENT_TYPE = "application/json"
 
@@ -60,27 +89,76 @@ def _max_seq_length(model_dir: str, tokenizer: Any) -> int:
     return min(int(model_max), FALLBACK_MAX_LENGTH)
 
 
-def tokens_per_batch(on_gpu: bool, environment: Any = None) -> int:
-    """The padded-token budget of one forward pass: EMBEDDING_TOKENS_PER_BATCH when set (a
-    whole number of at least 1), else the device's default."""
-    raw = (os.environ if environment is None else environment).get(TOKENS_PER_BATCH_VARIABLE)
+def _setting(variable: str, default: int, unit: str, defaults: str, environment: Any) -> int:
+    """The variable's whole number (1 to MAX_SETTING) when set, else `default`."""
+    raw = (os.environ if environment is None else environment).get(variable)
     if raw is None or not raw.strip():
-        return GPU_TOKENS_PER_BATCH if on_gpu else CPU_TOKENS_PER_BATCH
+        return default
     digits = raw.strip()
-    budget = int(digits) if digits.isascii() and digits.isdigit() else 0
-    if not 1 <= budget <= MAX_TOKENS_PER_BATCH:
+    value = int(digits) if digits.isascii() and digits.isdigit() else 0
+    if not 1 <= value <= MAX_SETTING:
         raise ValueError(
-            f"{TOKENS_PER_BATCH_VARIABLE}={raw!r} is not allowed: give a whole number of "
-            f"tokens from 1 to {MAX_TOKENS_PER_BATCH} (defaults: {CPU_TOKENS_PER_BATCH} on "
-            f"CPU, {GPU_TOKENS_PER_BATCH} on GPU)"
+            f"{variable}={raw!r} is not allowed: give a whole number of {unit} from 1 to "
+            f"{MAX_SETTING} ({defaults})"
         )
-    return budget
+    return value
+
+
+def tokens_per_batch(on_gpu: bool, environment: Any = None) -> int:
+    """The padded-token budget of one forward pass: EMBEDDING_TOKENS_PER_BATCH when set, else
+    the device's default."""
+    defaults = f"defaults: {CPU_TOKENS_PER_BATCH} on CPU, {GPU_TOKENS_PER_BATCH} on GPU"
+    default = GPU_TOKENS_PER_BATCH if on_gpu else CPU_TOKENS_PER_BATCH
+    return _setting(TOKENS_PER_BATCH_VARIABLE, default, "tokens", defaults, environment)
+
+
+def request_limits(environment: Any = None) -> tuple[int, int]:
+    """The texts and tokens one request may hold: EMBEDDING_TEXTS_PER_REQUEST and
+    EMBEDDING_TOKENS_PER_REQUEST when set, else the defaults. The local endpoint applies them
+    to the stock container's pipeline too."""
+    texts, tokens = TEXTS_PER_REQUEST, TOKENS_PER_REQUEST
+    return (
+        _setting(TEXTS_PER_REQUEST_VARIABLE, texts, "texts", f"default: {texts}", environment),
+        _setting(TOKENS_PER_REQUEST_VARIABLE, tokens, "tokens", f"default: {tokens}", environment),
+    )
+
+
+def check_texts(count: int, limit: int) -> None:
+    """Refuses a request of more texts than `limit`, before anything is tokenized."""
+    if count > limit:
+        raise ValueError(
+            f"{count} texts in one request, over the endpoint's limit of {limit} "
+            f"({TEXTS_PER_REQUEST_VARIABLE}): send at most {limit} texts a request"
+        )
+
+
+def tokenize(tokenizer: Any, texts: list[str], max_length: int) -> dict[str, list[Any]]:
+    """The texts' features, each cut at `max_length` tokens, in bounded memory (see
+    CHARACTERS_PER_TOKEN and TEXTS_PER_TOKENIZER_CALL)."""
+    cut = max_length * CHARACTERS_PER_TOKEN
+    encoded: dict[str, list[Any]] = {}
+    for start in range(0, len(texts), TEXTS_PER_TOKENIZER_CALL):
+        part = [text[:cut] for text in texts[start : start + TEXTS_PER_TOKENIZER_CALL]]
+        for name, rows in tokenizer(part, truncation=True, max_length=max_length).items():
+            encoded.setdefault(name, []).extend(rows)
+    return encoded
+
+
+def check_tokens(count: int, limit: int, max_length: int) -> None:
+    """Refuses a request of more tokens than `limit`, before any model pass."""
+    if count > limit:
+        raise ValueError(
+            f"{count} tokens in one request (each text cut at {max_length}), over the "
+            f"endpoint's limit of {limit} ({TOKENS_PER_REQUEST_VARIABLE}): send fewer or "
+            "shorter texts a request"
+        )
 
 
 def model_fn(model_dir: str) -> Loaded:
     """Tokenizer and model, on the GPU when the instance has one (realtime GPU endpoints)."""
     on_gpu = torch.cuda.is_available()
     budget = tokens_per_batch(on_gpu)  # a bad setting fails here, at start, not per request
+    texts_per_request, tokens_per_request = request_limits()
     device = torch.device("cuda" if on_gpu else "cpu")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     # Texts are tokenized once, for all of a request, to sort them by token count; the batches
@@ -95,6 +173,9 @@ def model_fn(model_dir: str) -> Loaded:
         "device": device,
         "max_length": _max_seq_length(model_dir, tokenizer),
         "tokens_per_batch": budget,
+        "texts_per_request": texts_per_request,
+        "tokens_per_request": tokens_per_request,
+        "seconds_per_request": DEADLINE_SECONDS,
     }
 
 
@@ -107,7 +188,7 @@ def input_fn(request_body: str | bytes, content_type: str) -> Any:
     return json.loads(request_body)
 
 
-def _texts(data: Any) -> Texts:
+def _texts(data: Any, limit: int) -> Texts:
     if not isinstance(data, dict) or "inputs" not in data:
         raise ValueError('the body must be a JSON object with "inputs"')
     inputs = data["inputs"]
@@ -117,6 +198,7 @@ def _texts(data: Any) -> Texts:
         return inputs
     if not isinstance(inputs, list) or not inputs:
         raise ValueError('"inputs" must be a string or a non-empty list of strings')
+    check_texts(len(inputs), limit)
     for index, text in enumerate(inputs):
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"inputs[{index}] is not a non-empty string")
@@ -141,13 +223,22 @@ def plan_batches(token_counts: list[int], budget: int) -> list[list[int]]:
 
 def embed(texts: list[str], loaded: Loaded) -> np.ndarray:
     """Mean-pooled, L2-normalised float32 embeddings, one row per text in input order."""
+    deadline = time.monotonic() + loaded["seconds_per_request"]
     tokenizer, model, device = loaded["tokenizer"], loaded["model"], loaded["device"]
-    encoded = tokenizer(texts, truncation=True, max_length=loaded["max_length"])
+    encoded = tokenize(tokenizer, texts, loaded["max_length"])
     names = list(encoded.keys())
     order: list[int] = []
     parts: list[np.ndarray] = []
     token_counts = [len(ids) for ids in encoded["input_ids"]]
-    for batch in plan_batches(token_counts, loaded["tokens_per_batch"]):
+    check_tokens(sum(token_counts), loaded["tokens_per_request"], loaded["max_length"])
+    batches = plan_batches(token_counts, loaded["tokens_per_batch"])
+    for done, batch in enumerate(batches):
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"stopped after {loaded['seconds_per_request']:g} s, SageMaker's limit for an "
+                f"invocation, with {done} of {len(batches)} batches done: send fewer texts a "
+                "request"
+            )
         features = tokenizer.pad(
             {name: [encoded[name][index] for index in batch] for name in names},
             return_tensors="pt",
@@ -167,7 +258,7 @@ def embed(texts: list[str], loaded: Loaded) -> np.ndarray:
 
 
 def predict_fn(data: Any, loaded: Loaded) -> np.ndarray:
-    texts = _texts(data)
+    texts = _texts(data, loaded["texts_per_request"])
     if isinstance(texts, str):
         return embed([texts], loaded).reshape(-1)
     return embed(texts, loaded)

@@ -8,6 +8,7 @@ from container.inference import (
     CPU_TOKENS_PER_BATCH,
     GPU_TOKENS_PER_BATCH,
     plan_batches,
+    request_limits,
     tokens_per_batch,
 )
 
@@ -63,4 +64,28 @@ def test_a_bad_budget_names_the_variable_and_what_is_allowed(value: str) -> None
     assert str(raised.value) == (
         f"EMBEDDING_TOKENS_PER_BATCH={value!r} is not allowed: give a whole number of tokens "
         "from 1 to 1048576 (defaults: 4096 on CPU, 65536 on GPU)"
+    )
+
+
+def test_the_request_limits_are_the_defaults_unless_set() -> None:
+    assert request_limits({}) == (512, 65536)
+    both = {"EMBEDDING_TEXTS_PER_REQUEST": "64", "EMBEDDING_TOKENS_PER_REQUEST": " 8192 "}
+    assert request_limits(both) == (64, 8192)
+
+
+@pytest.mark.parametrize(
+    ("variable", "unit", "default"),
+    [
+        ("EMBEDDING_TEXTS_PER_REQUEST", "texts", 512),
+        ("EMBEDDING_TOKENS_PER_REQUEST", "tokens", 65536),
+    ],
+)
+def test_a_bad_request_limit_names_the_variable_and_what_is_allowed(
+    variable: str, unit: str, default: int
+) -> None:
+    with pytest.raises(ValueError, match=variable) as raised:
+        request_limits({variable: "0"})
+    assert str(raised.value) == (
+        f"{variable}='0' is not allowed: give a whole number of {unit} from 1 to 1048576 "
+        f"(default: {default})"
     )

@@ -6,6 +6,10 @@ import ast
 import json
 import math
 import os
+import re
+import time
+import tracemalloc
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,6 +31,15 @@ def handler() -> Any:
 @pytest.fixture(scope="module")
 def loaded(handler: Any) -> Any:
     return handler.model_fn(model_path())
+
+
+@pytest.fixture
+def passes(loaded: Any) -> Iterator[list[int]]:
+    """The model passes run while the test runs: [count]."""
+    count = [0]
+    hook = loaded["model"].register_forward_pre_hook(lambda *_: count.__setitem__(0, count[0] + 1))
+    yield count
+    hook.remove()
 
 
 def test_uses_no_syntax_newer_than_the_containers_python_3_9() -> None:
@@ -136,3 +149,77 @@ def test_the_answer_is_float32_json_the_client_reads(handler: Any, loaded: Any) 
 
     assert np.asarray(json.loads(answer), dtype=np.float32).tobytes() == vectors.tobytes()
     assert len(answer) < 0.6 * len(json.dumps(vectors.tolist()))
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (["a"] * 1_000_000, "1000000 texts in one request, over the endpoint's limit of 512 "
+         "(EMBEDDING_TEXTS_PER_REQUEST): send at most 512 texts a request"),
+        (["word " * 2400] * 512, "131072 tokens in one request (each text cut at 256), over the "
+         "endpoint's limit of 65536 (EMBEDDING_TOKENS_PER_REQUEST): send fewer or shorter texts "
+         "a request"),
+    ],
+)  # fmt: skip
+def test_an_oversize_request_is_refused_at_once_before_any_model_pass(
+    handler: Any, loaded: Any, passes: list[int], inputs: list[str], message: str
+) -> None:
+    """A million texts (5 MB), and 512 texts of 12 KB (6 MB, far over the tokens once cut at
+    256 each): unbounded, minutes and gigabytes."""
+    started = time.monotonic()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="in one request") as refused:
+            handler.predict_fn({"inputs": inputs}, loaded)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    seconds = time.monotonic() - started
+
+    assert str(refused.value) == message
+    assert (passes[0], seconds < 10, peak < 50_000_000) == (0, True, True), (seconds, peak)
+    started = time.monotonic()
+    assert handler.predict_fn({"inputs": "next"}, loaded).shape == (384,)
+    assert time.monotonic() - started < 5
+
+
+def test_a_request_at_the_limits_is_served(handler: Any, loaded: Any) -> None:
+    exactly = {**loaded, "texts_per_request": 4, "tokens_per_request": 3 * 256}
+
+    vectors = handler.predict_fn({"inputs": [LONG_PARAGRAPH * 8] * 3}, exactly)
+
+    assert vectors.shape == (3, 384)
+    with pytest.raises(ValueError, match="771 tokens in one request"):  # [CLS] a [SEP]
+        handler.predict_fn({"inputs": [LONG_PARAGRAPH * 8] * 3 + ["a"]}, exactly)
+
+
+def test_a_6_mb_text_is_read_as_far_as_the_model_reads(
+    handler: Any, loaded: Any, sentence_transformer: Any
+) -> None:
+    """Cut at 16,384 characters before tokenizing: the same first 256 tokens."""
+    started = time.monotonic()
+    vector = handler.predict_fn({"inputs": LONG_PARAGRAPH * 30_000}, loaded)
+
+    assert time.monotonic() - started < 5
+    assert cosine(vector, truth(sentence_transformer, [LONG_PARAGRAPH * 100])[0]) >= 0.99999
+
+
+def test_a_prediction_past_its_deadline_stops_before_its_next_batch(
+    handler: Any, loaded: Any, passes: list[int]
+) -> None:
+    """The container's toolkit cannot cancel a prediction: its caller has had SageMaker's
+    timeout at 60 s, and the model would otherwise run on for every text left."""
+    texts = [f"text number {index}" for index in range(300)]
+    hurried = {**loaded, "tokens_per_batch": 1, "seconds_per_request": 0.2}
+
+    with pytest.raises(TimeoutError) as stopped:
+        handler.predict_fn({"inputs": texts}, hurried)
+
+    done = re.fullmatch(
+        r"stopped after 0.2 s, SageMaker's limit for an invocation, with (\d+) of 300 batches "
+        r"done: send fewer texts a request",
+        str(stopped.value),
+    )
+    assert done is not None, str(stopped.value)
+    assert passes[0] == int(done[1]) < 300
+    assert handler.predict_fn({"inputs": "next"}, loaded).shape == (384,)
