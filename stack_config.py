@@ -135,14 +135,16 @@ def args_from_config(config: pulumi.Config) -> EmbeddingEndpointArgs:
                 problems.append(Problem(key, why))
             else:
                 secret.add(name)  # kept secret wherever it reaches a resource
-        if value is not None and name in SECRETS:
-            if not pulumi.runtime.is_config_secret(config.full_key(key)):
-                problems.append(
-                    Problem(key, f"is stored in plain text; use `pulumi config set --secret {key}`")
-                )
-                unreadable.add(name)
-                continue
-            value = config.get_secret(key)
+        if (
+            value is not None
+            and name in SECRETS
+            and not pulumi.runtime.is_config_secret(config.full_key(key))
+        ):
+            problems.append(
+                Problem(key, f"is stored in plain text; use `pulumi config set --secret {key}`")
+            )
+            unreadable.add(name)
+            continue
         if value is not None or name not in defaults:
             values[key] = value
     context = Context(

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, Final, Self
 
 import pulumi
 from pydantic import ModelWrapValidatorHandler, ValidationError, ValidationInfo, model_validator
 
-from components import aws_limits, images
+from components import aws_limits, images, model_files
 from components.errors import (
     NAME,
     REGION,
@@ -128,8 +129,10 @@ class EmbeddingEndpointArgs(EndpointSettings):
             found.append(self._provisioned())
         if reads("mode", *INSTANCES) and not self.is_serverless:
             found.append(self._range(*INSTANCES))
-        if context.component is not None and reads("sentence_embeddings", "runtime"):
-            found.append(_component_name(context.component, self.uses_handler))
+        if context.component is not None and reads(
+            "sentence_embeddings", "runtime", "model_source"
+        ):
+            found.append(_component_name(context.component, self.ships_archive))
         if reads("role_arn", "managed_policy_arns") and self.role_arn and self.managed_policy_arns:
             found.append(
                 [
@@ -143,8 +146,10 @@ class EmbeddingEndpointArgs(EndpointSettings):
             )
         if reads("environment", "model_revision", "hf_api_token", "runtime"):
             found.append(self._environment())
-        if reads("runtime", "image_tag", "hf_api_token"):
+        if reads("runtime", "image_tag", "hf_api_token", "model_source"):
             found.append(self._token())
+        if reads("model_source", "model_id", "hf_api_token", *NETWORK):
+            found.append(self._model_source())
         if context.checks_region:
             found.append(self._region(context.region))
         found.append(self._unused(refused))
@@ -196,9 +201,8 @@ class EmbeddingEndpointArgs(EndpointSettings):
     def _environment(self) -> Iterator[tuple[str, str]]:
         """SageMaker's 100 variables include the component's; TEI's own may not be undone."""
         tei_runtime = self.runtime == "tei"
-        own = set(tei.environment("", None)) if tei_runtime else {"HF_MODEL_ID", "HF_TASK"}
-        own |= {"HF_MODEL_REVISION"} if self.model_revision is not None else set()
-        own |= {"HF_TOKEN"} if self.hf_api_token is not None else set()
+        own = set(self.container_environment())
+        own |= {"HF_TOKEN"} if self.hf_api_token is not None and not self.ships_model else set()
         total = len(own | set(self.environment))
         if total > (limit := aws_limits.shape("sagemaker", "EnvironmentMap")["max"]):
             yield (
@@ -223,6 +227,7 @@ class EmbeddingEndpointArgs(EndpointSettings):
         version = re.search(r"-tei([0-9]+)\.([0-9]+)\.([0-9]+)-", self.release_tag)
         if (
             self.runtime == "tei"
+            and self.model_source == "hub"
             and self.hf_api_token is not None
             and version is not None
             and tuple(int(part) for part in version.groups()) < tei.TOKEN_SINCE
@@ -233,6 +238,32 @@ class EmbeddingEndpointArgs(EndpointSettings):
                 f"{self.release_tag!r}): its router reads the token only "
                 "from 1.7.0 on; use a newer `image_tag`",
             )
+
+    def _model_source(self) -> Iterator[tuple[str, str]]:
+        archive = self.model_source == "archive"
+        if self.local_model and not archive:
+            yield "model_id", "is a local directory, which only `model_source` 'archive' ships"
+        elif self.local_model:
+            try:
+                model_files.local_files(Path(self.model_id).expanduser())
+            except model_files.ModelSourceError as error:
+                yield "model_id", f"{self.model_id!r} {error}"
+        if self.network_isolation and not archive:
+            yield (
+                "network_isolation",
+                "needs `model_source` 'archive': a container with no network cannot download "
+                "the model from the Hub",
+            )
+        if archive and isinstance(self.hf_api_token, pulumi.Output):
+            yield (
+                "hf_api_token",
+                "must be text with `model_source` 'archive': the model is downloaded before "
+                "anything is deployed, when an Output has no value yet",
+            )
+        subnets, groups = self.in_vpc, bool(self.vpc_security_group_ids)
+        if subnets != groups:
+            given, needed = NETWORK if subnets else reversed(NETWORK)
+            yield needed, f"is needed with `{given}`: a VPC takes both subnets and security groups"
 
     def _region(self, region: str | None) -> Iterator[tuple[str, str]]:
         """The image must exist in the region, every ARN be of its partition, and the alarm
@@ -299,6 +330,7 @@ def _hiding(problems: Iterable[Problem], secrets: Iterable[object]) -> list[Prob
 PROVISIONED: Final = ("provisioned_concurrency", "provisioned_concurrency_min",
                       "provisioned_concurrency_max")  # fmt: skip
 INSTANCES: Final = ("instance_count", "autoscaling_min_capacity", "autoscaling_max_capacity")
+NETWORK: Final = ("vpc_subnet_ids", "vpc_security_group_ids")
 SCALING: Final = ("autoscaling_target_invocations", "autoscaling_scale_in_cooldown",
                   "autoscaling_scale_out_cooldown")  # fmt: skip
 """The settings of serverless provisioned concurrency, of instances, of instance scaling."""
@@ -312,7 +344,7 @@ _NO_EFFECT: Final[tuple[_NoEffect, ...]] = (
     ((*PROVISIONED, "memory_size_in_mb", "max_concurrency", "alarm_model_setup_seconds",
                "provisioned_concurrency_target_percent"), ("mode",), lambda s: s.is_serverless,
               "applies only to `mode` 'serverless'; remove it or set `mode` to 'serverless'"),
-    ((*INSTANCES, *SCALING, "instance_type"), ("mode",),
+    ((*INSTANCES, *SCALING, "instance_type", *NETWORK, "network_isolation"), ("mode",),
               lambda s: not s.is_serverless,
               "applies only to `mode` 'realtime'; remove it or set `mode` to 'realtime'"),
     (("provisioned_concurrency_target_percent",), ("provisioned_concurrency_max",),
@@ -327,6 +359,9 @@ _NO_EFFECT: Final[tuple[_NoEffect, ...]] = (
     (("task", "sentence_embeddings"), ("runtime",), lambda s: s.runtime != "tei",
               "has no effect with `runtime` 'tei': TEI always serves pooled, normalised "
               "sentence embeddings and has no task; remove it"),
+    (("model_revision", "hf_api_token"), ("model_id",), lambda s: not s.local_model,
+              "has no effect with a local directory `model_id`: nothing is downloaded; "
+              "remove it"),
     (("iam_propagation_delay",), ("role_arn", "sentence_embeddings", "runtime"),
               lambda s: s.creates_role or s.uses_handler,
               "has no effect with `role_arn`: the component makes no role or policy to wait "
@@ -342,7 +377,7 @@ COMPONENT_NAME_MAX: Final = 63 - len("-1a2b3c4") - len("-endpoint")
 SageMaker (and S3, for the handler's bucket) allow 63 characters."""
 
 
-def _component_name(name: str, uses_handler: bool) -> Iterator[tuple[str, str]]:
+def _component_name(name: str, ships_archive: bool) -> Iterator[tuple[str, str]]:
     """Auto-named children carry the component's name, and so does the handler's bucket."""
     pattern = aws_limits.shape("sagemaker", "ModelName")["pattern"]
     if not re.fullmatch(pattern, name, flags=re.ASCII) or len(name) > COMPONENT_NAME_MAX:
@@ -352,12 +387,13 @@ def _component_name(name: str, uses_handler: bool) -> Iterator[tuple[str, str]]:
             "hyphens, starting and ending with a letter or digit (no underscores or "
             "dots), as SageMaker names children after it",
         )
-    elif uses_handler and name.lower().startswith(_S3_RESERVED_PREFIXES):
+    elif ships_archive and name.lower().startswith(_S3_RESERVED_PREFIXES):
         # pulumi-aws lower-cases a bucket's auto-name, so capitals are no problem there.
         yield (
             NAME,
             f"{name!r} may not start with {', '.join(_S3_RESERVED_PREFIXES)} with "
-            "`sentence_embeddings` on: it also names the S3 bucket that holds the handler code",
+            "a model archive (`sentence_embeddings` on, or `model_source` 'archive'): it also "
+            "names the S3 bucket that holds the archive",
         )
 
 

@@ -13,23 +13,26 @@ with "already exists", or force a delete-first that takes the endpoint down.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Final
 
 import pulumi
 import pulumi_aws as aws
 import pulumiverse_time as time
 
-from components import images, model_archive, operations, policies
-from components.args import EmbeddingEndpointArgs
+from components import images, model_archive, model_files, operations, policies
+from components.args import NETWORK, EmbeddingEndpointArgs
+from components.errors import InvalidSettingsError, Problem
 from components.settings import SET_BY_COMPONENT
 from container import INFERENCE_SCRIPT, tei
 
 TYPE_TOKEN: Final = "alex:sagemaker:EmbeddingEndpoint"
 POLICIES: Final = "managed_policy_arns"
+HANDLER_MEMBER: Final = "code/inference.py"
+"""Where the HuggingFace container looks for user code in the archive."""
 
 
 class EmbeddingEndpoint(pulumi.ComponentResource):
@@ -56,6 +59,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         # The name is checked now, before anything is registered; the region (the provider's,
         # whichever decides it) and Output ARNs as they resolve, before any child registers.
         args = args.for_deployment(name)
+        archive = _archive(name, args)  # the model downloaded and packed, before registering
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
         self._tags = args.kept(dict(args.tags) or None, "tags")
@@ -118,7 +122,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                     for registry, repo in self._repositories(invoke)
                 ]
                 document = pulumi.Output.all(
-                    partition, self.region, account, pulumi.Output.all(*repositories)
+                    partition, self.region, account, pulumi.Output.all(*repositories), args.in_vpc
                 )
                 grants.append(
                     aws.iam.RolePolicy(
@@ -135,18 +139,18 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             self.role_arn = pulumi.Output.from_input(role_arn)
 
         model_data_url: pulumi.Output[str] | None = None
-        if args.uses_handler:
-            archive = self._model_archive()
-            model_data_url = pulumi.Output.concat("s3://", archive.bucket, "/", archive.key)
+        if archive is not None:
+            uploaded = self._upload(archive)
+            model_data_url = pulumi.Output.concat("s3://", uploaded.bucket, "/", uploaded.key)
             reader = pulumi.Output.all(
-                partition, archive.bucket, model_archive.PREFIX, self.role_arn
+                partition, uploaded.bucket, model_archive.PREFIX, self.role_arn
             )
             grants.append(
                 # The component's own bucket lets the role read the archive, so that a role
                 # the component does not own (another stack's) is never written to.
                 aws.s3.BucketPolicy(
                     f"{name}-model-archive-read",
-                    bucket=archive.bucket,
+                    bucket=uploaded.bucket,
                     policy=reader.apply(
                         lambda v: policies.to_json(policies.read_archives_policy(*v))
                     ),
@@ -183,6 +187,13 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
                 environment=_container_environment(args),
                 model_data_url=model_data_url,
             ),
+            vpc_config=aws.sagemaker.ModelVpcConfigArgs(
+                subnets=args.kept(args.vpc_subnet_ids, *NETWORK),
+                security_group_ids=args.kept(args.vpc_security_group_ids, *NETWORK),
+            )
+            if args.in_vpc
+            else None,
+            enable_network_isolation=args.network_isolation or None,
             tags=self._tags,
             opts=self._child(
                 *waits, additional_secret_outputs=["primary_container"] if secret else None
@@ -298,13 +309,12 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         depends_on = self.region.apply(lambda _: list(after))
         return pulumi.ResourceOptions(parent=self, depends_on=depends_on, **options)
 
-    def _model_archive(self) -> aws.s3.BucketObjectv2:
-        """A private bucket the component owns, holding the handler's archive (new buckets
-        have ACLs disabled by S3's own default)."""
-        archive = model_archive.build(INFERENCE_SCRIPT)
+    def _upload(self, archive: Path) -> aws.s3.BucketObjectv2:
+        """The archive, streamed from its file into a private bucket the component owns (new
+        buckets have ACLs disabled by S3's own default)."""
         bucket = aws.s3.Bucket(
             f"{self._name}-code",
-            force_destroy=True,  # it holds only the archive this component uploads
+            force_destroy=True,  # it holds only the archives this component uploads
             tags=self._tags,
             opts=self._child(),
         )
@@ -321,7 +331,7 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
             f"{self._name}-model-archive",
             bucket=bucket.id,
             key=model_archive.object_key(archive),
-            content_base64=base64.b64encode(archive).decode(),
+            source=pulumi.FileAsset(archive),
             content_type="application/gzip",
             server_side_encryption="AES256",
             # No tags: S3 allows 10 an object, the component up to 50; the bucket has them.
@@ -329,24 +339,36 @@ class EmbeddingEndpoint(pulumi.ComponentResource):
         )
 
 
+def _archive(component: str, args: EmbeddingEndpointArgs) -> Path | None:
+    """The model's archive: the handler's code where it serves, the model's files where the
+    archive carries them (downloaded now, so a missing model fails before anything is made)."""
+    members = {HANDLER_MEMBER: INFERENCE_SCRIPT} if args.uses_handler else {}
+    if args.ships_model:
+        token = args.hf_api_token if isinstance(args.hf_api_token, str) else None
+        try:
+            members |= model_files.model_files(args.model_id, args.model_revision, token)
+        except model_files.ModelSourceError as error:
+            problem = Problem(error.setting, str(error))
+            raise InvalidSettingsError(f"EmbeddingEndpoint {component!r}", [problem]) from None
+    if not members:
+        return None
+    archive = model_archive.build(members)
+    megabytes = archive.stat().st_size / 1e6
+    pulumi.log.info(f"{component}: model archive {archive} ({megabytes:.1f} MB)")
+    return archive
+
+
 def _container_environment(args: EmbeddingEndpointArgs) -> Mapping[str, pulumi.Input[str]]:
     """The variables the runtime reads, plus the caller's extras (which may tune TEI's batch
-    limits, but not the settings the component owns). The token is wrapped as a secret even
-    when passed as a plain string, so it is encrypted in the state and masked in previews."""
-    environment: dict[str, pulumi.Input[str]]
-    if args.runtime == "tei":
-        environment = {**tei.environment(args.model_id, args.model_revision), **args.environment}
-        token_variable = tei.TOKEN_VARIABLE
-    else:
-        environment = {**args.environment, "HF_MODEL_ID": args.model_id, "HF_TASK": args.task}
-        if args.model_revision is not None:
-            environment["HF_MODEL_REVISION"] = args.model_revision
-        token_variable = "HF_API_TOKEN"
-    environment = {
+    limits, but not the settings the component owns). The token, where the container downloads
+    the model, is wrapped as a secret even when passed as a plain string, so it is encrypted in
+    the state and masked in previews."""
+    environment: dict[str, pulumi.Input[str]] = {
         key: args.kept(value, SET_BY_COMPONENT.get(key, "environment"))
-        for key, value in environment.items()
+        for key, value in {**args.container_environment(), **args.environment}.items()
     }
-    if args.hf_api_token is not None:
+    if args.hf_api_token is not None and not args.ships_model:
+        token_variable = tei.TOKEN_VARIABLE if args.runtime == "tei" else "HF_API_TOKEN"
         environment[token_variable] = pulumi.Output.secret(args.hf_api_token)
     return environment
 

@@ -32,16 +32,19 @@ def sagemaker_trust_policy(partition: str, region: str, account_id: str) -> Poli
 
 
 def execution_policy(
-    partition: str, region: str, account_id: str, repositories: list[str]
+    partition: str, region: str, account_id: str, repositories: list[str], in_vpc: bool
 ) -> PolicyDocument:
-    """Least privilege for serving a prebuilt image whose model is downloaded from the Hub.
+    """Least privilege for serving a prebuilt image (the archive is read by the bucket's own
+    policy), and in a VPC, the network interfaces SageMaker makes for the model there.
 
-    `ecr:GetAuthorizationToken` and `cloudwatch:PutMetricData` support no resource-level
-    scoping, so they stay on `*`; image pulls are limited to the repositories of the images the
-    component runs, in the registries the provider resolved for this region, and logs to this
-    account's endpoint log groups.
+    `ecr:GetAuthorizationToken`, `cloudwatch:PutMetricData` and the EC2 calls (SageMaker's
+    "Give SageMaker AI Hosted Endpoints Access to Resources in Your Amazon VPC" lists them on
+    `*`) support no useful resource-level scoping, so they stay on `*`; image pulls are limited
+    to the repositories of the images the component runs, in the registries the provider
+    resolved for this region, and logs to this account's endpoint log groups.
     """
     groups = f"arn:{partition}:logs:{region}:{account_id}:log-group:{ENDPOINT_LOG_GROUP_PREFIX}/*"
+    vpc = [_allow("UseModelVpc", VPC_ACTIONS, "*")] if in_vpc else []
     return _document(
         _allow(
             "PullInferenceImage",
@@ -60,7 +63,18 @@ def execution_policy(
             [groups, f"{groups}:log-stream:*"],
         ),
         _allow("PublishMetrics", "cloudwatch:PutMetricData", "*"),
+        *vpc,
     )
+
+
+VPC_ACTIONS: Final = [
+    f"ec2:{action}"
+    for action in ("CreateNetworkInterface", "CreateNetworkInterfacePermission",
+                   "DeleteNetworkInterface", "DeleteNetworkInterfacePermission",
+                   "DescribeNetworkInterfaces", "DescribeVpcs", "DescribeDhcpOptions",
+                   "DescribeSubnets", "DescribeSecurityGroups")
+]  # fmt: skip
+"""What the execution role of a model in a VPC needs (SageMaker's hosting-in-a-VPC guide)."""
 
 
 def read_archives_policy(partition: str, bucket: str, prefix: str, role_arn: str) -> PolicyDocument:

@@ -24,7 +24,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from components import aws_limits, images
+from components import aws_limits, images, model_files
+from container import MODEL_DIR, tei
 
 # The Hub's own rules (huggingface_hub's validate_repo_id): parts of 1-96 ASCII letters, digits,
 # '_', '-', '.', starting and ending with a letter, digit or '_'; no '--' or '..'; no '.git' end.
@@ -134,6 +135,31 @@ _TagKey = Annotated[
 ]
 
 
+def _network_ids(kind: str, most: int) -> PlainValidator:
+    """EC2 ids as text are checked now (their form, SageMaker's counts); an Output, of one id
+    or of the list (a VPC made in the same program), is passed on for SageMaker to check."""
+
+    def check(value: object) -> object:
+        if isinstance(value, pulumi.Output):
+            return value
+        form = rf"{kind}-[0-9a-f]{{1,{32 - len(kind) - 1}}}"
+        if (
+            isinstance(value, list | tuple)
+            and len(value) <= most
+            and all(
+                isinstance(id_, pulumi.Output) or (isinstance(id_, str) and re.fullmatch(form, id_))
+                for id_ in value
+            )
+        ):
+            return tuple(value)
+        raise ValueError(f"is not allowed; give a list of at most {most} ids such as {kind}-0abc12")
+
+    return PlainValidator(check)
+
+
+_NetworkIds = Sequence[str | pulumi.Output[str]] | pulumi.Output[Sequence[str]]
+
+
 class EndpointSettings(BaseModel):
     """Every setting: its type, constraints, default and what it means; and what follows
     from them (the image to run, the scaling ranges)."""
@@ -156,21 +182,26 @@ class EndpointSettings(BaseModel):
     and alex-embedding-endpoint-<stack> on others; a component from Python is auto-named."""
     model_id: Annotated[
         str,
-        StringConstraints(pattern=rf"^{_HUB_PART}(?:/{_HUB_PART})?$"),
+        StringConstraints(pattern=rf"^(?:{_HUB_PART}(?:/{_HUB_PART})?|(?:/|\./|\.\./|~).*)$"),
         _refuse(
             lambda id_: (
                 "may not contain '--' or '..', nor end in '.git'"
-                if "--" in id_ or ".." in id_ or id_.endswith(".git")
+                if not model_files.is_local(id_)
+                and ("--" in id_ or ".." in id_ or id_.endswith(".git"))
                 else None
             )
         ),
     ] = "sentence-transformers/all-MiniLM-L6-v2"
-    """Hugging Face Hub model id, `name` or `org/name` (letters, digits, '-', '_', '.'), loaded
-    by the container at start-up."""
+    """Hugging Face Hub model id, `name` or `org/name` (letters, digits, '-', '_', '.'); or,
+    with `model_source` archive, a local model directory starting with /, ./, ../ or ~."""
     model_revision: Annotated[
         str | None, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
     ] = None
     """Hub branch, tag or commit to pin the model to; unset uses the default branch."""
+    model_source: Literal["hub", "archive"] = "hub"
+    """Where the container gets the model: hub (downloads `model_id` from huggingface.co at
+    every cold start) or archive (`pulumi up` downloads it once and uploads it in the model's
+    archive: no Hub and no token at run time)."""
     runtime: images.Runtime = "huggingface"
     """What serves the model: huggingface (the HuggingFace inference image: sentence
     embeddings, or token vectors without `sentence_embeddings`) or tei (Text Embeddings
@@ -238,6 +269,18 @@ class EndpointSettings(BaseModel):
     """Realtime autoscaling, seconds after a scale-in before another scaling activity."""
     autoscaling_scale_out_cooldown: Annotated[int, aws_limits.at_least(0)] = 60
     """Realtime autoscaling, seconds after a scale-out before another scale-out."""
+    vpc_subnet_ids: Annotated[
+        _NetworkIds, _network_ids("subnet", aws_limits.shape("sagemaker", "Subnets")["max"])
+    ] = ()
+    """Realtime, subnets (subnet-...) of your VPC the model runs in, with
+    `vpc_security_group_ids`: at most 16; unset for SageMaker's own network."""
+    vpc_security_group_ids: Annotated[
+        _NetworkIds,
+        _network_ids("sg", aws_limits.shape("sagemaker", "VpcSecurityGroupIds")["max"]),
+    ] = ()
+    """Realtime, security groups (sg-...) of the model's network interfaces: at most 5."""
+    network_isolation: bool = False
+    """Realtime, run the container with no network at all (`model_source` archive)."""
 
     # ---- Who it runs as
     role_arn: Annotated[
@@ -360,6 +403,36 @@ class EndpointSettings(BaseModel):
     def uses_handler(self) -> bool:
         """Whether the HF image serves through the sentence-embedding handler's archive."""
         return self.sentence_embeddings and self.runtime == "huggingface"
+
+    @property
+    def local_model(self) -> bool:
+        return model_files.is_local(self.model_id)
+
+    @property
+    def in_vpc(self) -> bool:
+        return bool(self.vpc_subnet_ids)
+
+    @property
+    def ships_model(self) -> bool:
+        """Whether the model's own files go in the archive (so nothing reads the Hub)."""
+        return self.model_source == "archive"
+
+    @property
+    def ships_archive(self) -> bool:
+        """Whether the model has an archive in S3: the handler's code, the model, or both."""
+        return self.uses_handler or self.ships_model
+
+    def container_environment(self) -> dict[str, str]:
+        """The variables the component sets, the token aside (a secret, set as one): the Hub
+        model to download, or none where the archive holds it (TEI: its directory)."""
+        model_id, revision = (MODEL_DIR, None) if self.ships_model else (
+            self.model_id, self.model_revision)  # fmt: skip
+        if self.runtime == "tei":
+            return tei.environment(model_id, revision)
+        hub = {} if self.ships_model else {"HF_MODEL_ID": model_id}
+        return {**hub, "HF_TASK": self.task} | (
+            {"HF_MODEL_REVISION": revision} if revision is not None else {}
+        )
 
     @property
     def update_refused_key(self) -> str:

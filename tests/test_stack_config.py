@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic.fields import FieldInfo
 
-from components import EmbeddingEndpointArgs, InvalidSettingsError
+from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettingsError
 from components.errors import renamed
 from stack_config import (
     EMPTY,
@@ -22,6 +22,7 @@ from stack_config import (
 )
 from tests.conftest import StartPulumi
 from tests.pulumi_harness import PulumiHarness, project_config
+from tests.resource_types import MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILE = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
@@ -204,10 +205,14 @@ def test_secret_token_is_handed_on_as_a_secret(pulumi_mocks: StartPulumi) -> Non
         config=project_config(hfApiToken="hf_secret"), secret_keys=["alex-sagemaker:hfApiToken"]
     )
 
-    token = read(harness).hf_api_token
+    args = read(harness)
 
-    assert harness.is_secret(token)
-    assert harness.resolve(token) == "hf_secret"
+    # Text, so that `modelSource: archive` can download with it; secret wherever it goes.
+    assert (args.hf_api_token, "hf_api_token" in args.secret_settings) == ("hf_secret", True)
+    harness.run(lambda: EmbeddingEndpoint("vectors", args))
+    environment = harness.one(MODEL).inputs["primaryContainer"]["environment"]
+    assert environment["HF_API_TOKEN"] == "hf_secret"
+    assert harness.one(MODEL).secret_inputs == ["primaryContainer"]
 
 
 @pytest.mark.parametrize(

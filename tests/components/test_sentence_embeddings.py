@@ -3,10 +3,10 @@ model; off, the stock token vectors."""
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +30,7 @@ OFF = {"alex-sagemaker:sentenceEmbeddings": "false"}
 
 
 def archive_bytes(harness: PulumiHarness) -> bytes:
-    return base64.b64decode(harness.one(BUCKET_OBJECT).inputs["contentBase64"])
+    return Path(harness.one(BUCKET_OBJECT).inputs["source"].path).read_bytes()
 
 
 def test_archive_holds_exactly_the_handler_and_sits_in_a_private_bucket(
