@@ -2,7 +2,14 @@
 image: `model_fn`, a pipeline for HF_TASK, `input_fn`, `predict_fn`, `output_fn`, any of them or
 `transform_fn` replaced by a code/inference.py) behind multi-model-server (MMS), which answers
 /ping and /invocations to any method, any failure 400 `{"code", "type", "message"}`, one
-prediction at a time. tests/fixtures/container_answers.json records the real one doing so."""
+prediction at a time. tests/fixtures/container_answers.json records the real one doing so.
+
+Two departures, to keep one request from holding the local endpoint: the stock pipeline
+refuses what the handler refuses (container/inference.py's request limits), though the real
+stock container has none: past them its answer is over MMS's 6,553,500 bytes (about 800 token
+vectors of 384 floats, while 512 texts are at least 1,536 tokens), so it fails there too, after
+computing. And a prediction whose caller has been answered (timed out, or gone) stops at its
+next model pass, where the real container runs it to the end."""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import asyncio
 import importlib.util
 import json
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -76,7 +84,32 @@ def default_predict_fn(data: Any, model: Any) -> Any:
     if not isinstance(parameters, dict):
         raise ValueError('"parameters" must be an object, e.g. {"tokenize_kwargs": {...}}')
     inputs = data["inputs"]
-    return [] if inputs == [] else model(inputs, **parameters)  # [], as the image's pipeline
+    if inputs == []:
+        return []  # as the image's pipeline
+    texts = [inputs] if isinstance(inputs, str) else inputs
+    if isinstance(texts, list) and all(isinstance(text, str) for text in texts):
+        refuse_oversize(texts, getattr(model, "tokenizer", None))
+    return model(inputs, **parameters)
+
+
+def refuse_oversize(texts: list[str], tokenizer: Any) -> None:
+    """The handler's refusals, tokens (given a pipeline's tokenizer) counted up to the model's
+    512 positions a text: the pipeline's own truncation, if asked for, may cut them shorter."""
+    from container.inference import (
+        FALLBACK_MAX_LENGTH,
+        check_texts,
+        check_tokens,
+        request_limits,
+        tokenize,
+    )
+
+    max_texts, max_tokens = request_limits()
+    check_texts(len(texts), max_texts)
+    if tokenizer is None:
+        return
+    length = min(tokenizer.model_max_length, FALLBACK_MAX_LENGTH)
+    counted = sum(map(len, tokenize(tokenizer, texts, length)["input_ids"]))
+    check_tokens(counted, max_tokens, length)
 
 
 @dataclass
@@ -99,6 +132,9 @@ class Handler:
 
 def load_handler(task: str, user_module: Path | None = None) -> Handler:
     """The default handler, or one whose functions `user_module` (an inference.py) replaces."""
+    from container.inference import request_limits
+
+    request_limits()  # a bad limit fails here, at start, as the handler's model_fn fails
     handler = Handler(default_model_fn(task))
     if user_module is None:
         return handler
@@ -116,9 +152,24 @@ def load_handler(task: str, user_module: Path | None = None) -> Handler:
     return handler
 
 
+class AbandonedError(Exception):
+    """Raised in a model pass of a prediction whose caller has been answered."""
+
+
+def torch_modules(model: Any) -> list[Any]:
+    """The torch modules in what a model_fn returned: itself, a pipeline's `.model`, or the
+    values of a dict (the handler's)."""
+    from torch.nn import Module
+
+    held = [model, getattr(model, "model", None)]
+    held += list(model.values()) if isinstance(model, dict) else []
+    return [value for value in held if isinstance(value, Module)]
+
+
 class HuggingFaceContainer:
     """The loaded model behind the handler, lent to one prediction at a time in order of
-    arrival, on a thread of its own (MMS's one worker)."""
+    arrival, on a thread of its own (MMS's one worker). A prediction whose caller has been
+    answered stops at the model's next pass (a hook on it raises AbandonedError)."""
 
     contract: Final = MMS_CONTRACT
 
@@ -128,6 +179,14 @@ class HuggingFaceContainer:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="model")
         self._jobs: set[Future[Answer]] = set()
         self._stopping = False
+        self._abandoned = threading.Event()
+        """The running prediction's: set once its caller has been answered."""
+        for module in torch_modules(self.model):
+            module.register_forward_pre_hook(self._stop_if_abandoned)
+
+    def _stop_if_abandoned(self, *_: Any) -> None:
+        if self._abandoned.is_set():
+            raise AbandonedError("its caller has been answered (timed out, or gone)")
 
     @property
     def busy(self) -> bool:
@@ -148,7 +207,8 @@ class HuggingFaceContainer:
         if self.waiting >= MMS_QUEUE:
             return mms_error(503, "ServiceUnavailableException", "the container's queue is full")
         accept = JSON if accept in (None, "", "*/*") else accept
-        job = self._thread.submit(self._predict, body, content_type, str(accept))
+        abandoned = threading.Event()
+        job = self._thread.submit(self._predict, body, content_type, str(accept), abandoned)
         self._jobs.add(job)
         job.add_done_callback(self._jobs.discard)
         try:
@@ -158,14 +218,21 @@ class HuggingFaceContainer:
                 return self.contract.stopping
             raise
         finally:
-            job.cancel()  # given up before its turn: never run; running: it runs on
+            job.cancel()  # given up before its turn: never run
+            abandoned.set()  # running: it stops at its next model pass
 
-    def _predict(self, body: bytes, content_type: str | None, accept: str) -> Answer:
+    def _predict(
+        self, body: bytes, content_type: str | None, accept: str, abandoned: threading.Event
+    ) -> Answer:
         """One prediction, answered as the toolkit and MMS answer it."""
+        self._abandoned = abandoned
         try:
             # The toolkit hands a JSON (or CSV) body to input_fn as text, any other as bytes.
             data = body.decode() if content_type in (JSON, "text/csv") else body
             response = self.handler.transform(self.model, data, content_type, accept)
+        except AbandonedError as error:
+            LOG.info("prediction stopped: %s", error)
+            return mms_error(503, "ServiceUnavailableException", str(error))  # read by nobody
         except Exception as error:  # the toolkit answers any failure so
             LOG.info("prediction failed: %s: %s", type(error).__name__, str(error)[:300])
             return mms_error(400, "InternalServerException", str(error))
