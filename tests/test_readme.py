@@ -17,7 +17,9 @@ from moto import mock_aws
 from embeddings.server import wait_until_answering
 from tests.conftest import StartPulumi
 from tests.embeddings.moto_helpers import deploy, queue_results
+from tests.fake_hub import FakeHub, fake_hub
 
+__all__ = ["fake_hub"]
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 TEXT = "\n".join(page.read_text() for page in PAGES)
@@ -58,6 +60,27 @@ def test_output_arns_snippet_passes_another_stacks_role_and_a_new_topic(
     topic = harness.one("aws:sns/topic:Topic").outputs["arn"]
     alarms = harness.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     assert [alarm.inputs["alarmActions"] for alarm in alarms] == [[topic]] * 3
+
+
+def test_private_network_snippet_runs_the_packaged_model_in_its_subnets(
+    pulumi_mocks: StartPulumi, fake_hub: FakeHub
+) -> None:
+    harness = pulumi_mocks()
+
+    harness.run(lambda: exec(snippet_containing('"private-embeddings"'), {}))
+
+    # The mock's ids: the resource's name and "-id".
+    subnets = [f"{s.outputs['name']}-id" for s in harness.of_type("aws:ec2/subnet:Subnet")]
+    model = harness.one("aws:sagemaker/model:Model").inputs
+    assert len(subnets) == 2
+    assert model["vpcConfig"] == {
+        "subnets": subnets,
+        "securityGroupIds": [
+            f"{harness.one('aws:ec2/securityGroup:SecurityGroup').outputs['name']}-id"
+        ],
+    }
+    assert model["enableNetworkIsolation"] is True
+    assert model["primaryContainer"]["environment"] == {"HF_TASK": "feature-extraction"}
 
 
 def test_stack_reference_snippet_grants_the_producers_invoke_policy(
