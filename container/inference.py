@@ -51,15 +51,15 @@ and one request's answer any payload limit."""
 TEXTS_PER_REQUEST_VARIABLE = "EMBEDDING_TEXTS_PER_REQUEST"
 TEXTS_PER_REQUEST = 512
 """The answer must fit SageMaker's payload limit, 4 MB on serverless: all-MiniLM-L6-v2's is
-about 4.7 KB a text, so 2.4 MB for 512 texts (a model of 768 floats a text needs 256 here).
+about 4.7 KB a text, so 2.4 MB for 512 texts (set 256 for a model of 768 floats a text).
 Texts are cheap otherwise: 1,024 short ones took 2.1 s and 200 MB on 2 cores."""
 TOKENS_PER_REQUEST_VARIABLE = "EMBEDDING_TOKENS_PER_REQUEST"
 TOKENS_PER_REQUEST = 65536
 """256 texts at all-MiniLM-L6-v2's 256-token limit, or 512 of 128: 12 to 15 s and 210-250 MB
 over the loaded model on 2 shared CPU cores (about 5,000 tokens a second, texts sorted by
 length; 262,144 tokens took 46 s and 540 MB). SageMaker does not say how many cores a serverless
-endpoint gets: at half that speed this still answers in half the 60 s, within 1 GB. A model
-several times larger needs a limit several times smaller."""
+endpoint gets: at half that speed this still answers in half the 60 s, and 250 MB is a quarter
+of its smallest memory, 1 GB. A model several times larger needs a limit several times smaller."""
 DEADLINE_SECONDS = 60.0
 """SageMaker's limit for an invocation, realtime or serverless: past it nobody reads the answer."""
 CHARACTERS_PER_TOKEN = 64
