@@ -223,3 +223,21 @@ def test_a_hub_model_that_cannot_be_had_registers_nothing(
     assert str(raised.value).count("\n") <= 1
     assert not harness.of_type(COMPONENT)
     assert not harness.monitor.registrations
+
+
+def test_the_program_with_a_model_the_hub_lacks_stops_with_one_line(
+    pulumi_mocks: StartPulumi, fake_hub: FakeHub
+) -> None:
+    harness = pulumi_mocks(
+        config={"alex-sagemaker:modelSource": "archive", "alex-sagemaker:modelId": "someone/nope"}
+    )
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run_program()
+
+    assert str(raised.value) == (
+        "EmbeddingEndpoint 'alex-embedding' has 1 invalid setting problem:\n"
+        "  - model_id: 'someone/nope' is not on the Hub, or is private: check the id, or set a "
+        "token that may read it"
+    )
+    assert not [r for r in harness.monitor.registrations if r.type.startswith(("aws:", "alex:"))]
