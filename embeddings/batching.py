@@ -1,8 +1,9 @@
-"""Group texts into as few requests as fit SageMaker's payload limits: 4 MB per request and per
-response on serverless (real-time allows more). The response binds: token-level JSON costs about
-8 KB per token, pooled output one vector per text. Token counts are estimated from the characters,
-erring high; when an estimate is still wrong the service refuses the batch and the client splits
-it."""
+"""Group texts into as few requests as fit SageMaker's limits: 4 MB per request and per response
+on serverless (real-time allows more), and 60 s for the container to answer. For the stock
+container's token-level JSON (about 8 KB per token) the response binds; for pooled output (one
+vector per text) the time does, which grows with the tokens. Token counts are estimated from the
+characters, erring high; when an estimate is still wrong the service refuses the batch, or it
+times out, and the client splits it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,17 @@ BYTES_PER_FLOAT: Final = 22
 """A float as the container's JSON writes it, with its separator: `-0.05871383845806122, `."""
 ASCII_CHARS_PER_TOKEN: Final = 3.0
 """English WordPiece averages about 4 characters a token; 3 keeps the estimate on the high side."""
+TOKENS_PER_REQUEST: Final = 8192
+"""Estimated tokens a request carries at most, so that it is answered well inside the 60 s
+invocation limit on the smallest serverless memory size (1 GB, the least CPU). The local
+endpoint's handler embeds 1,700-3,600 estimated tokens a second on 2 shared cores (8,192 in
+2.5-5 s; benchmarks/slow_batches.py); a 1 GB endpoint at a quarter of that speed still answers in
+about 20 s, with room to wait behind another request. It is well under the handler's own limit
+per request (container/inference.py, EMBEDDING_TOKENS_PER_REQUEST)."""
+TEXTS_PER_REQUEST: Final = 256
+"""Texts a request carries at most (`max_texts_per_request`): 256 short texts are a few thousand
+tokens, and the answer about 1.2 MB of pooled vectors; well under the handler's own limit
+(EMBEDDING_TEXTS_PER_REQUEST)."""
 
 
 def estimate_tokens(text: str, max_length: int | None) -> int:
@@ -41,9 +53,9 @@ class OutputModel:
     layout: Layout = "tokens"
     dimension: int = 384
 
-    def response_bytes(self, text: str, max_length: int | None) -> int:
-        tokens = 1 if self.layout == "pooled" else estimate_tokens(text, max_length)
-        return tokens * self.dimension * BYTES_PER_FLOAT
+    def response_bytes(self, tokens: int) -> int:
+        """The answer's size for a text of `tokens`: one vector, or one per token."""
+        return (1 if self.layout == "pooled" else tokens) * self.dimension * BYTES_PER_FLOAT
 
 
 def plan_batches(
@@ -52,21 +64,24 @@ def plan_batches(
     *,
     max_length: int | None,
     max_texts: int,
+    max_tokens: int = TOKENS_PER_REQUEST,
     limit_bytes: int = PAYLOAD_LIMIT_BYTES,
 ) -> list[range]:
     """Consecutive ranges covering every text once, in order; a text too large alone still gets
     a batch: the endpoint decides, and its refusal is reported clearly."""
     budget = limit_bytes * SAFETY_FACTOR
     batches: list[range] = []
-    start = sent = received = 0
+    start = sent = received = tokens = 0
     for index, text in enumerate(texts):
-        size, out = request_bytes(text), output.response_bytes(text, max_length)
-        full = index - start >= max_texts or sent + size > budget or received + out > budget
-        if index > start and full:
+        cost = estimate_tokens(text, max_length)
+        size, out = request_bytes(text), output.response_bytes(cost)
+        full = index - start >= max_texts or tokens + cost > max_tokens
+        if index > start and (full or sent + size > budget or received + out > budget):
             batches.append(range(start, index))
-            start, sent, received = index, 0, 0
+            start, sent, received, tokens = index, 0, 0, 0
         sent += size
         received += out
+        tokens += cost
     if start < len(texts):
         batches.append(range(start, len(texts)))
     return batches

@@ -13,10 +13,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from boto3 import Session
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+)
 
 from embeddings import pooling
-from embeddings.client import DEFAULT_DEADLINE_SECONDS, MAX_CONCURRENCY, EmbeddingClient
+from embeddings.client import (
+    CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_DEADLINE_SECONDS,
+    MAX_CONCURRENCY,
+    EmbeddingClient,
+    check_texts,
+)
 from embeddings.endpoint import describe_endpoint, runs_tei, serving_setup, wait_in_service
 from embeddings.errors import (
     ConfigurationError,
@@ -26,14 +38,18 @@ from embeddings.errors import (
     from_botocore,
 )
 from embeddings.progress import TerminalProgress
-from embeddings.retrying import RetryPolicy
+from embeddings.retrying import CONNECT_ATTEMPTS, RetryPolicy
 from embeddings.settings import DEFAULT_ENDPOINT_NAME, resolve
 
 if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker.type_defs import ProductionVariantOutputTypeDef
 
 N = TypeVar("N", int, float)
 DEFAULT_LOCAL_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+CONTROL_PLANE = Config(connect_timeout=CONNECT_TIMEOUT_SECONDS, retries={"mode": "standard"})
+"""status, wait and verify: botocore's standard retries (3 attempts), and a host that never
+accepts given 5 s an attempt, not botocore's default 60."""
 
 
 def _bounded(kind: type[N], low: N, high: N) -> Callable[[str], N]:
@@ -55,23 +71,36 @@ def _target(args: argparse.Namespace) -> tuple[Session, str, str]:
     return (session, *resolve(args.endpoint, args.region, session))
 
 
-def _client(args: argparse.Namespace, **options: Any) -> EmbeddingClient:
-    """A client that says so on stderr when it first retries an error of a kind: a cold start,
-    a wrong region or a local endpoint not started is otherwise minutes of silence."""
+def _control_plane(args: argparse.Namespace) -> tuple[SageMakerClient, str, str]:
+    """The SageMaker client, endpoint name and region that status, wait and verify work on."""
+    session, endpoint, region = _target(args)
+    return session.client("sagemaker", region_name=region, config=CONTROL_PLANE), endpoint, region
+
+
+def _client(
+    args: argparse.Namespace, progress: TerminalProgress | None = None, **options: Any
+) -> EmbeddingClient:
+    """A client that says on stderr, when it is a terminal, what it is waiting for when it first
+    retries an error of a kind: a cold start, a wrong region or a local endpoint not started is
+    otherwise silence."""
     seen: set[str] = set()
+    terminal = progress or TerminalProgress(sys.stderr)
 
     def note(attempt: int, error: BaseException, pause: float) -> None:
         kind = describe(error).split(":")[0]
         if kind not in seen:
             seen.add(kind)
-            print(
-                f"retrying until the {DEFAULT_DEADLINE_SECONDS:.0f} s deadline: {describe(error)}",
-                file=sys.stderr,
-            )
+            if isinstance(error, EndpointConnectionError | ConnectionClosedError):
+                until = f"attempt {attempt} of {CONNECT_ATTEMPTS}"
+            else:
+                until = f"retrying until the {DEFAULT_DEADLINE_SECONDS:.0f} s deadline"
+            where = f"endpoint {client.endpoint_name} at {client.runtime.meta.endpoint_url}"
+            terminal.note(f"waiting for {where} ({until}): {describe(error)}")
 
     session, endpoint, region = _target(args)
     policy = RetryPolicy(deadline_seconds=DEFAULT_DEADLINE_SECONDS, on_retry=note)
-    return EmbeddingClient(endpoint, region, session=session, retry_policy=policy, **options)
+    client = EmbeddingClient(endpoint, region, session=session, retry_policy=policy, **options)
+    return client
 
 
 def _read_payload(path: Path) -> dict[str, Any]:
@@ -101,7 +130,7 @@ def command_invoke(args: argparse.Namespace, out: TextIO | None) -> int:
     else:
         payload = {"inputs": args.texts[0] if len(args.texts) == 1 else args.texts}
     progress = TerminalProgress(sys.stderr)
-    client = _client(args, concurrency=args.concurrency, on_progress=progress)
+    client = _client(args, progress, concurrency=args.concurrency, on_progress=progress)
     inputs = payload["inputs"]
     if args.raw:
         result = client.invoke_raw(payload)
@@ -116,8 +145,8 @@ def command_invoke(args: argparse.Namespace, out: TextIO | None) -> int:
 
 
 def command_status(args: argparse.Namespace, out: TextIO | None) -> int:
-    session, endpoint, region = _target(args)
-    status = describe_endpoint(session.client("sagemaker", region_name=region), endpoint)
+    sagemaker, endpoint, region = _control_plane(args)
+    status = describe_endpoint(sagemaker, endpoint)
     rows = {
         "endpoint": status["EndpointName"],
         "region": region,
@@ -132,9 +161,9 @@ def command_status(args: argparse.Namespace, out: TextIO | None) -> int:
 
 
 def command_wait(args: argparse.Namespace, out: TextIO | None) -> int:
-    session, endpoint, region = _target(args)
+    sagemaker, endpoint, region = _control_plane(args)
     final = wait_in_service(
-        session.client("sagemaker", region_name=region),
+        sagemaker,
         endpoint,
         delay_seconds=args.delay,
         max_attempts=args.max_attempts,
@@ -163,8 +192,8 @@ def _capacity(variant: ProductionVariantOutputTypeDef) -> str:
 
 def command_verify(args: argparse.Namespace, out: TextIO | None) -> int:
     """InService, capacity, the expected model (TEI, or the HF task), a unit vector of the size."""
-    session, endpoint, region = _target(args)
-    sagemaker = session.client("sagemaker", region_name=region)
+    check_texts([args.text])
+    sagemaker, endpoint, region = _control_plane(args)
     failures = 0
 
     def check(passed: bool, text: str) -> None:
@@ -318,12 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=command_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port to bind (8080)")
+    port = _bounded(int, 1, 65535)
+    serve.add_argument("--port", type=port, default=8080, help="port to bind (8080)")
     serve.add_argument("--model", help=f"Hub id or directory ($HF_MODEL_ID, {DEFAULT_LOCAL_MODEL})")
     serve.add_argument("--task", help="pipeline task ($HF_TASK, feature-extraction)")
     serve.add_argument("--revision", help="Hub revision ($HF_MODEL_REVISION)")
     many = "calls at once, one running (4); more get ThrottlingException"
-    serve.add_argument("--max-concurrency", type=int, default=4, metavar="N", help=many)
+    calls = _bounded(int, 1, MAX_CONCURRENCY)
+    serve.add_argument("--max-concurrency", type=calls, default=4, metavar="N", help=many)
     serve.add_argument("--endpoint-name", help="answer only this endpoint name (default: any)")
     serve.add_argument("--serverless", action="store_true", help="4 MB limits instead of 6 MB")
     runtimes = "huggingface (the SageMaker HF image, default) or tei (Text Embeddings Inference)"

@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from embeddings.batching import OutputModel, plan_batches
+from embeddings.batching import TEXTS_PER_REQUEST, OutputModel, plan_batches
 from embeddings.errors import (
     EmbeddingError,
     InvalidInputError,
@@ -129,7 +129,7 @@ class EmbeddingClient:
         *,
         session: boto3.Session | None = None,
         max_length: int | None = DEFAULT_MAX_LENGTH,
-        max_texts_per_request: int = 256,
+        max_texts_per_request: int = TEXTS_PER_REQUEST,
         deadline_seconds: float | None = None,
         read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
         retry_policy: RetryPolicy | None = None,
@@ -140,10 +140,16 @@ class EmbeddingClient:
         deadline (`deadline_seconds`, 120, or `retry_policy`'s) bounds each request, retries and
         pauses included; `concurrency` requests may be in flight at once."""
         options = {name: value for name, value in locals().items() if name != "self"}
-        if problems := _option_problems(options):
-            raise InvalidInputError("; ".join(problems))
+        problems = _option_problems(options)
         session = session or boto3.Session()
-        self.endpoint_name, self.region = resolve(endpoint_name, region, session)
+        names = isinstance(endpoint_name, str | None) and isinstance(region, str | None)
+        if names and isinstance(session, boto3.Session):
+            try:  # the name and region from wherever they come, in the same refusal
+                self.endpoint_name, self.region = resolve(endpoint_name, region, session)
+            except InvalidInputError as error:
+                problems.append(str(error))
+        if problems:
+            raise InvalidInputError("; ".join(problems))
         self.max_length, self.max_texts_per_request = max_length, max_texts_per_request
         self.retry_policy = retry_policy or RetryPolicy(
             deadline_seconds=deadline_seconds or DEFAULT_DEADLINE_SECONDS
@@ -227,39 +233,41 @@ class EmbeddingClient:
         stop: threading.Event,
         learnings: int = 0,
     ) -> None:
-        """texts[indices] into results, split when refused for size or over TEI's batch limit."""
+        """texts[indices] into results, split when refused for size, for taking longer than the
+        invocation limit, or for more texts than TEI's batch limit."""
         batch = texts[indices.start : indices.stop]
         try:
             answer = self._invoke(json.dumps(self.payload(batch)).encode(), stop)
         except PayloadTooLargeError as error:
-            if len(indices) == 1:
-                raise _reworded(
-                    error,
-                    f"text {indices[0]} ({len(batch[0])} characters) is too large for one "
-                    f"request on its own",
-                ) from None
-            parts = [indices[: len(indices) // 2], indices[len(indices) // 2 :]]
+            parts = _halves(indices, error, batch, "is too large for one request")
         except ModelInvocationError as error:
             limit = error.batch_limit
-            if limit is None:
+            if error.timed_out:  # a slower container than planned for: smaller requests may do
+                parts = _halves(indices, error, batch, "takes longer than the invocation limit")
+            elif limit is None:
                 raise
             # A limit of 0, one the batch already keeps, or one lowered again and again is no
             # limit to learn: the container is refusing, so say so rather than split forever.
-            if not 0 < limit < len(indices) or learnings >= MAX_LIMIT_LEARNINGS:
+            elif not 0 < limit < len(indices) or learnings >= MAX_LIMIT_LEARNINGS:
                 raise _reworded(
                     error, f"the model container refused {len(indices)} texts"
                 ) from None
-            with self._lock:  # learned for the rest of this client's requests
-                self.max_texts_per_request = min(self.max_texts_per_request, limit)
-            learnings += 1
-            parts = [indices[start : start + limit] for start in range(0, len(indices), limit)]
+            else:
+                with self._lock:  # learned for the rest of this client's requests
+                    self.max_texts_per_request = min(self.max_texts_per_request, limit)
+                learnings += 1
+                parts = [indices[start : start + limit] for start in range(0, len(indices), limit)]
         else:
             vectors, layout = sentence_embeddings(answer, len(indices))
-            with self._lock:
-                if self._dimension not in (None, len(vectors[0])):
+            with self._lock:  # one kind of answer from one endpoint: else the model changed
+                seen, now = (
+                    _kind(self._dimension, self._output.layout),
+                    _kind(len(vectors[0]), layout),
+                )
+                if self._dimension is not None and now != seen:
                     raise UnexpectedResponseError(
-                        f"the endpoint returned {len(vectors[0])}-dimensional embeddings after "
-                        f"{self._dimension}-dimensional ones; was the endpoint's model changed?"
+                        f"the endpoint returned {now} after {seen}; was the endpoint's model "
+                        "changed?"
                     )
                 self._dimension = len(vectors[0])
                 self._output = OutputModel(layout, self._dimension)
@@ -300,7 +308,10 @@ class EmbeddingClient:
         except (ClientError, BotoCoreError) as error:
             url = self.runtime.meta.endpoint_url
             raise from_botocore(error, self.endpoint_name, self.region, url) from error
-        except (ValueError, RecursionError) as error:  # botocore's parser, on a wild answer
+        except (EmbeddingError, StoppedError):
+            raise
+        except Exception as error:  # botocore's parser on a wild answer: an error body that is
+            # a JSON list (AttributeError), one nested too deeply (RecursionError), ...
             raise UnexpectedResponseError(
                 f"the endpoint's answer cannot be read: {type(error).__name__}: {str(error)[:200]}"
             ) from None
@@ -319,6 +330,18 @@ def _reworded(error: EmbeddingError, saying: str) -> EmbeddingError:
     return type(error)(
         f"{saying}: {error.service_message}", code=error.code, service_message=error.service_message
     )
+
+
+def _kind(dimension: int | None, layout: str) -> str:
+    return f"{dimension}-dimensional {'embeddings' if layout == 'pooled' else 'token vectors'}"
+
+
+def _halves(indices: range, error: EmbeddingError, batch: list[str], fails: str) -> list[range]:
+    """The two halves of a refused batch, in order; a text refused on its own is the error."""
+    if len(indices) == 1:
+        saying = f"text {indices[0]} ({len(batch[0])} characters) {fails} on its own"
+        raise _reworded(error, saying) from None
+    return [indices[: len(indices) // 2], indices[len(indices) // 2 :]]
 
 
 def _in_parallel(

@@ -4,11 +4,18 @@ failure is an `EmbeddingError`, and those the service answered carry its `code` 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
 
 _TEI_BATCH_LIMIT: Final = re.compile(
     r"batch size [0-9]+ > maximum allowed batch size ([0-9]{1,9})(?![0-9])"
@@ -16,6 +23,8 @@ _TEI_BATCH_LIMIT: Final = re.compile(
 """TEI's refusal of more texts than its MAX_CLIENT_BATCH_SIZE (413, or 422 from TEI 1.9)."""
 _TEI_BODY_LIMIT: Final = "Failed to buffer the request body"
 """TEI's 413 for a body over its payload limit (2,000,000 bytes by default)."""
+_TIMED_OUT: Final = "timed out while waiting for a response from container"
+"""SageMaker's ModelError for an invocation past its 60 s limit."""
 
 
 class EmbeddingError(Exception):
@@ -40,7 +49,8 @@ class AccessDeniedError(EmbeddingError):
 
 
 class EndpointUnavailableError(EmbeddingError):
-    """The endpoint kept answering with retryable errors until the deadline passed."""
+    """Nothing could connect to the endpoint, or it kept answering with retryable errors until
+    the deadline passed."""
 
 
 class PayloadTooLargeError(EmbeddingError):
@@ -56,6 +66,8 @@ class ModelInvocationError(EmbeddingError):
 
     batch_limit: int | None = None
     """The most texts per request the container takes, when its refusal said so (TEI)."""
+    timed_out: bool = False
+    """SageMaker stopped waiting for the container's answer (the invocation limit, 60 s)."""
 
 
 class ServiceError(EmbeddingError):
@@ -112,6 +124,29 @@ def container_status(error: ClientError) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def _no_answer(error: EndpointConnectionError | ConnectionClosedError) -> EmbeddingError:
+    """Refused, unresolvable, or no HTTP answer: which URL and why (on loopback, refused means
+    that no local endpoint is running there)."""
+    url = urlsplit(str(error.kwargs.get("endpoint_url", "")))
+    where, reason = f"{url.scheme}://{url.netloc}", str(error.kwargs.get("error", ""))[:200]
+    if isinstance(error, ConnectionClosedError):
+        return EndpointUnavailableError(
+            f"{where} closed the connection without a valid HTTP answer ({reason}); is that the "
+            "endpoint's URL? (AWS_ENDPOINT_URL, when set)"
+        )
+    message = f"could not connect to {where} ({reason.split(': ', 1)[-1]})"
+    try:
+        loopback = (
+            url.hostname == "localhost" or ipaddress.ip_address(url.hostname or "").is_loopback
+        )
+    except ValueError:  # a host name
+        loopback = False
+    if loopback:
+        message += ": no local endpoint is listening there; start one with `python -m embeddings"
+        message += " serve`, or check the port in AWS_ENDPOINT_URL"
+    return EndpointUnavailableError(message)
+
+
 def from_botocore(
     error: BotoCoreError | ClientError, endpoint: str = "", region: str | None = None, url: str = ""
 ) -> EmbeddingError:
@@ -122,6 +157,8 @@ def from_botocore(
             "no AWS credentials found; run `aws configure`, or set AWS_PROFILE or "
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         )
+    if isinstance(error, EndpointConnectionError | ConnectionClosedError):
+        return _no_answer(error)
     if not isinstance(error, ClientError):
         return ServiceError(f"the request failed: {describe(error)}")
     code, message = error_code(error), error_message(error)
@@ -137,13 +174,15 @@ def from_botocore(
         return PayloadTooLargeError(f"the payload is too large for one request: {message}", **known)
     if code == "ModelError":
         limit = _TEI_BATCH_LIMIT.search(message) if status in (413, 422) else None
-        refused = ModelInvocationError(
-            f"the model container takes at most {limit[1]} texts per request: {message}"
-            if limit
-            else f"the model container failed on the request (status {status}): {message}",
-            **known,
-        )
-        refused.batch_limit = int(limit[1]) if limit else None
+        timed_out = _TIMED_OUT in message
+        if limit:
+            said = f"the model container takes at most {limit[1]} texts per request"
+        elif timed_out:
+            said = "the model container did not answer within the invocation limit (60 s)"
+        else:
+            said = f"the model container failed on the request (status {status})"
+        refused = ModelInvocationError(f"{said}: {message}", **known)
+        refused.batch_limit, refused.timed_out = int(limit[1]) if limit else None, timed_out
         return refused
     if endpoint and (code.startswith("AccessDenied") or "not authorized" in message):
         return AccessDeniedError(

@@ -77,9 +77,9 @@ def sentence_embeddings(body: Any, count: int) -> tuple[list[Vector], Layout]:
     """One unit vector per text, in order, and whether the endpoint sent tokens or pooled."""
     if isinstance(body, dict) and "embeddings" in body:
         body = body["embeddings"]
-    # A lone text may come without the batch dimension: `[D]` pooled or `[T][D]` tokens. A
-    # one-row matrix is a batch of one pooled vector: token output always has [CLS] and [SEP].
-    if count == 1 and (_is_vector(body) or (_is_matrix(body) and len(body) > 1)):
+    # A lone text may come as one `[D]` vector without the batch dimension. Nothing else is
+    # unwrapped: `[2][D]` for one text is two embeddings, not token vectors to average.
+    if count == 1 and _is_vector(body):
         body = [body]
     if not isinstance(body, list) or len(body) != count:
         raise _unexpected(body, f"one result for each of the {count} texts sent")
@@ -87,4 +87,6 @@ def sentence_embeddings(body: Any, count: int) -> tuple[list[Vector], Layout]:
     if len({len(vector) for vector in vectors}) > 1:
         dimensions = sorted({len(vector) for vector in vectors})
         raise _unexpected(body, f"embeddings of one dimension, not {dimensions}")
-    return list(vectors), "tokens" if "tokens" in layouts else "pooled"
+    if len(set(layouts)) > 1:
+        raise _unexpected(body, "one kind of result for every text, token vectors or embeddings")
+    return list(vectors), layouts[0]

@@ -45,6 +45,13 @@ class TerminalProgress:
         self.stream.flush()
         self._width = len(line)
 
+    def note(self, line: str) -> None:
+        """`line` on a line of its own, over any progress line, when the stream is a terminal."""
+        if self.enabled:
+            self.stream.write(f"\r{line}{' ' * max(0, self._width - len(line))}\n")
+            self.stream.flush()
+            self._width = 0
+
     def finish(self) -> None:
         """End the line, if one was drawn, so what follows starts on its own line."""
         if self._last_drawn is not None:

@@ -2,7 +2,10 @@
 fewer requests in flight while the endpoint throttles. botocore's own retries are off (each would
 wait a full read timeout past any deadline); tenacity makes the attempts, with capped exponential
 backoff and full jitter, a pause that would pass the deadline cut to leave one last attempt, and
-each attempt is told what is left of the deadline (docs/client.md says what that bounds)."""
+each attempt is told what is left of the deadline (docs/client.md says what that bounds). A
+connection refused, a host name that does not resolve, or a server that closes the connection
+without a valid HTTP answer gets CONNECT_ATTEMPTS only: that is an endpoint URL that is wrong or
+a local endpoint not started, not a cold start."""
 
 from __future__ import annotations
 
@@ -16,7 +19,12 @@ from typing import Final, TypeVar
 
 import tenacity
 from botocore import exceptions as botocore_errors
-from botocore.exceptions import ClientError, SSLError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    SSLError,
+)
 
 from embeddings.errors import EndpointUnavailableError, container_status, describe, error_code
 
@@ -24,6 +32,8 @@ T = TypeVar("T")
 
 MIN_ATTEMPT_SECONDS: Final = 0.5
 """An attempt with less time than this left is not started."""
+CONNECT_ATTEMPTS: Final = 3
+"""Attempts in all once the connection fails (botocore's standard mode makes 3 of anything)."""
 THROTTLING_CODES: Final = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 )
@@ -108,8 +118,14 @@ class RetryPolicy:
             drawn = min(self.max_delay_seconds, ceiling) * self.jitter()
             return min(drawn, max(0.0, left() - MIN_ATTEMPT_SECONDS))
 
+        def retry(state: tenacity.RetryCallState) -> bool:
+            error = state.outcome.exception() if state.outcome else None
+            if isinstance(error, EndpointConnectionError | ConnectionClosedError):  # then raised
+                return state.attempt_number < CONNECT_ATTEMPTS
+            return error is not None and is_retryable(error)
+
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(is_retryable),
+            retry=retry,
             wait=wait,
             stop=lambda _: left() <= MIN_ATTEMPT_SECONDS,
             sleep=pause,

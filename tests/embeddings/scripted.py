@@ -25,6 +25,8 @@ Answer = tuple[int, dict[str, str], bytes]
 """Status, headers, body."""
 CUT_AFTER = "X-Scripted-Cut-After"
 """A header the server does not send: it sends that many bytes of the body, then hangs up."""
+RAW = "X-Scripted-Raw"
+"""A header the server does not send: the body is the whole answer, status line and all."""
 
 
 def json_reply(text: str) -> Answer:
@@ -104,6 +106,10 @@ def scripted_endpoint(script: Callable[[dict[str, Any]], Answer]) -> Iterator[Sc
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             status, headers, body = endpoint.handle(raw)
             cut = headers.pop(CUT_AFTER, None)
+            if headers.pop(RAW, None) is not None:
+                self.wfile.write(body)
+                self.close_connection = True
+                return
             try:
                 self.send_response(status)
                 for key, value in {**headers, "Content-Length": str(len(body))}.items():
@@ -128,6 +134,11 @@ def scripted_endpoint(script: Callable[[dict[str, Any]], Answer]) -> Iterator[Sc
     finally:
         server.shutdown()
         server.server_close()
+
+
+def raw(answer: bytes) -> Answer:
+    """`answer` as the bytes the server sends back, however malformed, then the hang-up."""
+    return 200, {RAW: ""}, answer
 
 
 def hang(seconds: float) -> Callable[[dict[str, Any]], Answer]:
@@ -156,3 +167,15 @@ def model_error(container_status: int, container_body: str) -> Answer:
         }
     ).encode()
     return 424, {"Content-Type": "application/json", "x-amzn-ErrorType": "ModelError"}, body
+
+
+TIMED_OUT = (
+    "Your invocation timed out while waiting for a response from container primary. Review the "
+    "latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
+)
+"""SageMaker's words when the container has not answered within the invocation limit."""
+
+
+def timed_out() -> Answer:
+    """SageMaker's answer to an invocation the container did not answer in time."""
+    return model_error(0, TIMED_OUT)

@@ -9,6 +9,7 @@ import pytest
 from embeddings.batching import (
     PAYLOAD_LIMIT_BYTES,
     SAFETY_FACTOR,
+    TOKENS_PER_REQUEST,
     OutputModel,
     estimate_tokens,
     plan_batches,
@@ -41,7 +42,7 @@ def test_every_text_once_in_order_within_the_response_budget(output: OutputModel
 
     assert covered(batches) == list(range(len(SHORT)))
     for batch in batches:
-        estimated = sum(output.response_bytes(SHORT[i], 256) for i in batch)
+        estimated = sum(output.response_bytes(estimate_tokens(SHORT[i], 256)) for i in batch)
         assert estimated <= BUDGET
 
 
@@ -54,6 +55,21 @@ def test_pooled_output_packs_many_more_texts_per_request() -> None:
     # With the client's own cap of 256 texts a request (the figures docs/client.md gives):
     assert len(plan_batches(SHORT, TOKENS, max_length=256, max_texts=256)) == 53
     assert len(plan_batches(SHORT, POOLED, max_length=256, max_texts=256)) == 4
+
+
+def test_pooled_requests_carry_at_most_the_token_budget() -> None:
+    """Long texts, each cut at 256 tokens: 32 a request (8,192 tokens), though far more would fit
+    the payload limits; cut at 64 tokens, all 100 go in one (6,400)."""
+    long_texts = [f"{i} " + "portfolio " * 1_000 for i in range(100)]  # 10,000 characters
+
+    batches = plan_batches(long_texts, POOLED, max_length=256, max_texts=10_000)
+
+    assert TOKENS_PER_REQUEST == 8192
+    assert [len(batch) for batch in batches] == [32, 32, 32, 4]
+    cut = plan_batches(long_texts, POOLED, max_length=64, max_texts=10_000)
+    assert [len(batch) for batch in cut] == [100]
+    mixed = ["short text", *long_texts[:40]]
+    assert [len(b) for b in plan_batches(mixed, POOLED, max_length=256, max_texts=256)] == [32, 9]
 
 
 def test_max_texts_caps_each_batch() -> None:

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -187,24 +188,28 @@ def test_ctrl_c_during_a_concurrent_job_exits_at_once(
     assert b"Traceback" not in process.stderr.read()  # type: ignore[union-attr]
 
 
-def test_the_first_retry_of_each_kind_is_said_on_stderr(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("stderr", [Terminal(), io.StringIO()], ids=["terminal", "pipe"])
+def test_the_first_retry_of_each_kind_says_what_it_waits_for_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], stderr: io.StringIO
 ) -> None:
     """A cold start answers ModelNotReadyException for a while: one line says why it waits."""
     refusals = iter([service_error(429, "ModelNotReadyException", "Model is not ready")] * 3)
+    monkeypatch.setattr("sys.stderr", stderr)
     with scripted_endpoint(lambda body: next(refusals, None) or pooled(body)) as endpoint:
         monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", endpoint.url)
         monkeypatch.setattr(
             "embeddings.cli.RetryPolicy", partial(RetryPolicy, base_delay_seconds=0.01)
         )
-        code = main(["invoke", "--region", "us-east-1", "cold"])
+        code = main(["invoke", "--region", "us-east-1", "--endpoint", "cold", "cold"])
 
-    captured = capsys.readouterr()
     assert code == 0
-    assert json.loads(captured.out) == pytest.approx(vector_of("cold"))
+    assert json.loads(capsys.readouterr().out) == pytest.approx(vector_of("cold"))
     assert endpoint.requests == 4
-    assert captured.err == (
-        "retrying until the 120 s deadline: ModelNotReadyException: Model is not ready\n"
+    assert stderr.getvalue() == (
+        f"\rwaiting for endpoint cold at {endpoint.url} (retrying until the 120 s deadline): "
+        "ModelNotReadyException: Model is not ready\n"
+        if isinstance(stderr, Terminal)
+        else ""
     )
 
 
@@ -221,3 +226,65 @@ def test_a_reader_that_left_or_a_closed_stdout_is_no_traceback(tmp_path: Path, r
 
     assert code == (141 if reader == "gone" else 0)
     assert process.stderr.read() == b""  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "argv", [["invoke", "hello"], ["status"], ["wait", "--delay", "1"], ["verify"]]
+)
+def test_nothing_listening_is_an_error_in_seconds_naming_the_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """A local endpoint not started (or a typo in AWS_ENDPOINT_URL's port): every command says
+    so within a few attempts, not after the 120 s deadline; invoke says first what it waits for,
+    on a terminal."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    started = time.monotonic()
+    code = main([*argv, "--region", "us-east-1"])
+
+    assert time.monotonic() - started < 15
+    assert code == 1
+    refused = (
+        f"could not connect to {url} (Failed to establish a new connection: [Errno 111] "
+        "Connection refused): no local endpoint is listening there"
+    )
+    said = capsys.readouterr().out + terminal.getvalue()
+    assert refused in said
+    if argv[0] == "invoke":
+        assert terminal.getvalue().startswith(
+            f"\rwaiting for endpoint alex-embedding-endpoint at {url} (attempt 1 of 3): "
+            "EndpointConnectionError: "
+        )
+
+
+@pytest.mark.parametrize("command", ["invoke", "status", "wait", "verify"])
+def test_a_name_that_cannot_exist_is_refused_before_anything_is_sent(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    with scripted_endpoint(pooled) as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
+        argv = [command, "--endpoint", "alex_embedding", "--region", "us-east-1"]
+        code = main([*argv, "x"] if command == "invoke" else argv)
+
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "error: endpoint name 'alex_embedding' (14 characters) cannot exist: SageMaker allows up "
+        "to 63 letters, digits and hyphens, starting and ending with a letter or digit\n"
+    )
+    assert endpoint.requests == 0
+
+
+def test_verify_refuses_an_empty_text_before_anything_is_sent(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with scripted_endpoint(pooled) as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
+        code = main(["verify", "--text", " ", "--region", "us-east-1"])
+
+    assert code == 1
+    assert "text 0 is empty or whitespace" in capsys.readouterr().err
+    assert endpoint.requests == 0

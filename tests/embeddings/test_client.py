@@ -357,3 +357,47 @@ def test_no_region_anywhere_is_a_configuration_error() -> None:
         EmbeddingClient(session=boto3.Session())
 
     assert "no AWS region configured" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "name", ["a b/c", "x" * 64, "x" * 300, "-leading", "trailing-", "under_score", "dot.ted"]
+)
+def test_an_endpoint_name_sagemaker_cannot_have_is_refused_before_anything_is_sent(
+    name: str,
+) -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        EmbeddingClient(name, "us-east-1", session=SESSION)
+
+    shown = repr(name[:80]) + ("..." if len(name) > 80 else "")
+    assert str(raised.value) == (
+        f"endpoint name {shown} ({len(name)} characters) cannot exist: SageMaker allows up to 63 "
+        "letters, digits and hyphens, starting and ending with a letter or digit"
+    )
+
+
+def test_names_sagemaker_allows_are_kept() -> None:
+    for name in ("a", "x" * 63, "alex--embedding-1", "A1-b2"):
+        assert EmbeddingClient(name, "us-east-1", session=SESSION).endpoint_name == name
+
+
+def test_the_name_rule_is_the_services_own() -> None:
+    shape = SESSION.client("sagemaker-runtime", region_name="us-east-1").meta.service_model
+    metadata = shape.shape_for("EndpointName").metadata
+    assert (metadata["pattern"], metadata["max"]) == ("^[a-zA-Z0-9](-*[a-zA-Z0-9])*", 63)
+
+
+def test_a_bad_name_or_region_from_the_environment_is_refused_with_the_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SAGEMAKER_ENDPOINT", "my endpoint")
+    monkeypatch.setenv("DEFAULT_AWS_REGION", "us east 1")
+
+    with pytest.raises(InvalidInputError) as raised:
+        EmbeddingClient(max_length="abc", concurrency=0)  # type: ignore[arg-type]
+
+    assert str(raised.value) == (
+        "max_length='abc': give a whole number from 1 to 100000; concurrency=0: give a whole "
+        "number from 1 to 200; endpoint name 'my endpoint' (11 characters) cannot exist: "
+        "SageMaker allows up to 63 letters, digits and hyphens, starting and ending with a "
+        "letter or digit; region 'us east 1' is not a region name, such as us-east-1"
+    )

@@ -27,8 +27,9 @@ from embeddings.errors import (
     ServiceError,
     UnexpectedResponseError,
 )
-from embeddings.retrying import RetryPolicy
+from embeddings.retrying import CONNECT_ATTEMPTS, RetryPolicy
 from tests.embeddings.scripted import (
+    TIMED_OUT,
     Answer,
     client_at,
     cut_off,
@@ -36,8 +37,10 @@ from tests.embeddings.scripted import (
     json_reply,
     ok,
     pooled,
+    raw,
     scripted_endpoint,
     service_error,
+    timed_out,
     vector_of,
 )
 
@@ -214,7 +217,7 @@ def test_embeddings_that_change_dimension_between_batches_are_refused(
         with pytest.raises(UnexpectedResponseError) as raised:
             client.embed(["one", "two", "three"])
 
-    assert "16-dimensional embeddings after 8-dimensional ones" in str(raised.value)
+    assert "16-dimensional embeddings after 8-dimensional embeddings" in str(raised.value)
 
 
 @pytest.mark.parametrize("concurrency", [1, 2, 4])
@@ -528,3 +531,157 @@ def test_throttling_for_good_is_retried_until_the_deadline_not_before(
     # One attempt, a pause cut to leave the last attempt its 0.5 s, the last attempt.
     assert 1.4 <= elapsed <= 2.5, elapsed
     assert endpoint.requests == 2
+
+
+def test_a_batch_that_times_out_is_split_until_each_part_answers_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A container too slow for more than 3 texts a request: SageMaker's timeout answers the
+    rest, each such batch is halved and sent again, and every text comes back once, in order."""
+    texts = [f"text number {i}" for i in range(20)]
+
+    def slow_container(body: dict[str, Any]) -> Answer:
+        return timed_out() if len(body["inputs"]) > 3 else pooled(body)
+
+    with scripted_endpoint(slow_container) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, concurrency=3, max_texts_per_request=16)
+        vectors = client.embed(texts)
+
+    assert vectors == [pytest.approx(vector_of(text)) for text in texts]
+    answered = [body["inputs"] for body in endpoint.bodies if len(body["inputs"]) <= 3]
+    assert sorted(text for batch in answered for text in batch) == sorted(texts)
+    # 16 -> 8 -> 4 -> 2: 7 timed out and 8 answered for the first 16; 4 -> 2 for the rest.
+    assert endpoint.requests == 7 + 8 + 1 + 2
+
+
+def test_a_text_that_times_out_on_its_own_fails_saying_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = ["fine", "also fine", "x" * 5_000, "fine again"]
+
+    def script(body: dict[str, Any]) -> Answer:
+        return timed_out() if texts[2] in body["inputs"] else pooled(body)
+
+    with scripted_endpoint(script) as endpoint:
+        client = client_at(endpoint.url, monkeypatch)
+        with pytest.raises(ModelInvocationError) as raised:
+            client.embed(texts)
+
+    message = str(raised.value)
+    assert message.startswith("text 2 (5000 characters) takes longer than the invocation limit")
+    assert message.endswith(f"on its own: {raised.value.service_message}")
+    assert TIMED_OUT in raised.value.service_message
+    assert raised.value.code == "ModelError"
+    # All four, their halves, then the half holding text 2 halved: text 2 alone, and no more.
+    sent = [body["inputs"] for body in endpoint.bodies]
+    assert sent == [texts, texts[:2], texts[2:], texts[2:3]]
+
+
+@pytest.mark.parametrize(
+    ("count", "answer"),
+    [
+        (1, lambda texts: [vector_of(texts[0]), vector_of("extra")]),  # [2][D] for one text
+        (1, lambda texts: [[vector_of(texts[0]), vector_of("extra")]]),  # [1][2][D] once pooled
+        (3, lambda texts: [vector_of(text) for text in texts[:2]]),
+        (3, lambda texts: [vector_of(text) for text in [*texts, "extra"]]),
+    ],
+)
+def test_an_answer_with_another_number_of_vectors_than_texts_is_refused(
+    monkeypatch: pytest.MonkeyPatch, count: int, answer: Any
+) -> None:
+    """A pooled endpoint that answers with too few or too many vectors: an error, never their
+    mean nor a gap. Its first answer (one text, one vector) shows that it pools."""
+    texts = [f"text {i}" for i in range(count)]
+    answers = iter([ok([vector_of("first")])])
+    with scripted_endpoint(lambda body: next(answers, None) or ok(answer(texts))) as endpoint:
+        client = client_at(endpoint.url, monkeypatch)
+        assert client.embed_one("first") == pytest.approx(vector_of("first"))
+        with pytest.raises(UnexpectedResponseError) as raised:
+            client.embed(texts)
+
+    assert endpoint.requests == 2
+    assert any(
+        words in str(raised.value)
+        for words in (
+            f"expected one result for each of the {count} text",
+            "8-dimensional token vectors after 8-dimensional embeddings",
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (b"HTTP/1.1 abc\r\n\r\n", "closed the connection without a valid HTTP answer"),
+        (b"garbage\r\n\r\n", "closed the connection without a valid HTTP answer"),
+        (
+            b"HTTP/1.1 400 Bad\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n[1,2]",
+            "the endpoint's answer cannot be read: AttributeError",
+        ),
+        (
+            b"HTTP/1.1 424 X\r\nx-amzn-ErrorType: ModelError\r\nContent-Length: 2\r\n\r\n[]",
+            "the endpoint's answer cannot be read: AttributeError",
+        ),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n[[0.5, 1", "cannot be read as JSON"),
+    ],
+)
+def test_a_status_line_or_answer_the_http_layer_cannot_read_is_a_typed_error(
+    monkeypatch: pytest.MonkeyPatch, answer: bytes, expected: str
+) -> None:
+    with scripted_endpoint(lambda _: raw(answer)) as endpoint:
+        client = client_at(endpoint.url, monkeypatch)
+        started = time.monotonic()
+        with pytest.raises(EmbeddingError) as raised:
+            client.embed_one("x")
+
+    assert expected in str(raised.value)
+    assert type(raised.value) in (EndpointUnavailableError, UnexpectedResponseError)
+    assert endpoint.requests <= CONNECT_ATTEMPTS
+    assert time.monotonic() - started < 10  # a few quick attempts, not the 120 s deadline
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_nothing_listening_is_a_few_quick_attempts_then_an_error_naming_the_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    client = client_at(url, monkeypatch)
+    started = time.monotonic()
+    with pytest.raises(EndpointUnavailableError) as raised:
+        client.embed_one("hello")
+
+    assert time.monotonic() - started < 10  # pauses of at most 1 s and 2 s between 3 attempts
+    assert client.requests_sent == CONNECT_ATTEMPTS
+    assert str(raised.value) == (
+        f"could not connect to {url} (Failed to establish a new connection: [Errno 111] "
+        "Connection refused): no local endpoint is listening there; start one with `python -m "
+        "embeddings serve`, or check the port in AWS_ENDPOINT_URL"
+    )
+
+
+def test_a_host_name_that_does_not_resolve_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the resolver answers for a typo in AWS_ENDPOINT_URL (no lookup leaves the machine)."""
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "no-such-host.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    client = client_at("http://no-such-host.invalid:8080", monkeypatch)
+    with pytest.raises(EndpointUnavailableError) as raised:
+        client.embed_one("hello")
+
+    assert client.requests_sent == CONNECT_ATTEMPTS
+    assert str(raised.value).startswith(
+        "could not connect to http://no-such-host.invalid:8080 (Failed to resolve "
+        "'no-such-host.invalid'"
+    )
+    assert "local endpoint" not in str(raised.value)

@@ -55,7 +55,6 @@ def test_first_token_vector_is_not_the_sentence_embedding() -> None:
     [
         TOKEN_LEVEL[0],  # {"inputs": "text"} answers [1][T][D]
         [TOKEN_LEVEL[0]],  # {"inputs": ["text"]} answers [1][1][T][D]
-        TOKEN_LEVEL[0][0],  # [T][D] without the batch dimension
         {"embeddings": [TOKEN_LEVEL[0]]},
     ],
 )
@@ -109,6 +108,12 @@ def test_pooled_batch_is_renormalised_and_kept_in_order() -> None:
         ([[1.0, 0.0], [1.0, 0.0, 0.0]], 2, "embeddings of one dimension"),
         ([0.0, 0.0], 1, "vector of norm 0.0"),
         ([[True, False]], 1, "of bool"),
+        # One text answered with two or five vectors: not token vectors to average.
+        (EXPECTED[:2], 1, "returned [2][384] of float, expected one result for each of the 1"),
+        (TOKEN_LEVEL[0][0], 1, "expected one result for each of the 1 texts sent"),
+        (EXPECTED, 2, "returned [3][384] of float, expected one result for each of the 2"),
+        (EXPECTED[:2], 3, "returned [2][384] of float, expected one result for each of the 3"),
+        ([EXPECTED[0], TOKEN_LEVEL[1]], 2, "one kind of result for every text"),
     ],
 )
 def test_other_shapes_are_errors_that_show_what_came_back(
