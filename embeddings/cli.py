@@ -229,15 +229,18 @@ def command_verify(args: argparse.Namespace, out: TextIO | None) -> int:
             environment, image = container.get("Environment", {}), container.get("Image", "")
             model_id, task = environment.get("HF_MODEL_ID"), environment.get("HF_TASK")
             tei = runs_tei(image)  # Text Embeddings Inference pools and reads no task
-            text = f"model {variant['ModelName']}: HF_MODEL_ID={model_id}"
+            archive = container.get("ModelDataUrl")
+            # No Hub model: the archive holds it (modelSource archive); the answer shows its kind.
+            source = f"HF_MODEL_ID={model_id}" if model_id else f"the model in {archive}"
+            text = f"model {variant['ModelName']}: {source}"
             text += f", Text Embeddings Inference ({image.rsplit('/', 1)[-1]})" if tei else ""
             text += (f", HF_TASK={task}" if task or not tei else "") + (
                 " (TEI reads no task)" if tei and task else ""
             )
-            if not tei:  # the handler's archive pools in the container; else the client pools
-                archive = container.get("ModelDataUrl")
+            if not tei and model_id:  # the handler's archive pools; else the client pools
                 text += f", sentence embeddings ({archive})" if archive else ", token vectors"
-            check(bool(model_id) and task == (None if tei else "feature-extraction"), text)
+            wanted_task = None if tei else "feature-extraction"
+            check(bool(model_id or archive) and task == wanted_task, text)
     if in_service:
         vector = attempt("invocation", lambda: _client(args).embed_one(args.text))
         if vector is not None:

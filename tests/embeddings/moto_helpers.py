@@ -30,11 +30,13 @@ def deploy(
     instance_type: str | None = None,
     image: str = IMAGE,
     archive: str | None = None,
+    model_id: str | None = "sentence-transformers/all-MiniLM-L6-v2",
 ) -> None:
     """`task` None sets no HF_TASK (as for TEI, whose `image` is then given); `archive` is the
-    handler's model.tar.gz, as the component's default has it."""
+    handler's model.tar.gz, as the component's default has it; `model_id` None, with `archive`,
+    is `modelSource: archive`."""
     sagemaker = boto3.client("sagemaker", region_name=region, endpoint_url=endpoint_url)
-    environment = {"HF_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2"}
+    environment = {"HF_MODEL_ID": model_id} if model_id else {}
     if task is not None:
         environment["HF_TASK"] = task
     sagemaker.create_model(

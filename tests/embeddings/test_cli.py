@@ -189,6 +189,21 @@ def test_verify_prints_a_passing_checklist_for_the_default_deployment(aws: None)
     ]
 
 
+def test_verify_names_the_archive_that_holds_the_model(aws: None) -> None:
+    deploy(REGION, archive=ARCHIVE, model_id=None)  # modelSource archive: no HF_MODEL_ID
+    pooled = [0.6, 0.8] + [0.0] * 382
+    queue_results([[pooled], pooled], REGION)
+
+    code, out = run("verify", "--region", REGION)
+
+    assert code == 0
+    assert (
+        f"[ok] model alex-embedding-model-1a2b3c4: the model in {ARCHIVE}, "
+        "HF_TASK=feature-extraction"
+    ) in out.splitlines()
+    assert "[info] the endpoint's own answer to one text: [384] of float" in out.splitlines()
+
+
 def test_verify_says_when_the_endpoint_serves_token_vectors(
     aws: None, token_level: list[Any]
 ) -> None:
