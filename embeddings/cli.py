@@ -310,13 +310,18 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--endpoint", help=f"$SAGEMAKER_ENDPOINT, .env, {DEFAULT_ENDPOINT_NAME}")
     where.add_argument("--region", help="$DEFAULT_AWS_REGION, .env, the AWS configuration")
     where.add_argument("--profile", help="AWS profile (default: the usual AWS chain)")
+    # No abbreviations: `serve --endpoint x` must not quietly mean `--endpoint-name x`.
     parser = argparse.ArgumentParser(
-        prog="python -m embeddings", description="Call and check the embedding endpoint."
+        prog="python -m embeddings",
+        description="Call and check the embedding endpoint.",
+        allow_abbrev=False,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Any, summary: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, parents=[common], help=summary, description=summary)
+        sub = commands.add_parser(
+            name, parents=[common], help=summary, description=summary, allow_abbrev=False
+        )
         sub.set_defaults(handler=handler)
         return sub
 
@@ -343,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
+        allow_abbrev=False,
         help="run the model locally behind the same API (no AWS account, no Docker)",
         description="Serve the model behind SageMaker's InvokeEndpoint and the Describe* calls "
         "status, wait and verify make; point boto3 at it with AWS_ENDPOINT_URL=http://127.0.0.1"

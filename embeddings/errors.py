@@ -155,7 +155,8 @@ def from_botocore(
     if isinstance(error, NoCredentialsError):
         return ConfigurationError(
             "no AWS credentials found; run `aws configure`, or set AWS_PROFILE or "
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (for a local endpoint any values do, "
+            "such as testing)"
         )
     if isinstance(error, EndpointConnectionError | ConnectionClosedError):
         return _no_answer(error)

@@ -58,7 +58,7 @@ def resolve(endpoint: str | None, region: str | None, session: boto3.Session) ->
     if not found_region:
         raise ConfigurationError(
             "no AWS region configured; pass --region (region= in Python), or set "
-            "DEFAULT_AWS_REGION (environment or .env) or AWS_REGION"
+            "DEFAULT_AWS_REGION (environment or .env), AWS_REGION or AWS_DEFAULT_REGION"
         )
     name = _setting(endpoint, "SAGEMAKER_ENDPOINT") or DEFAULT_ENDPOINT_NAME
     problems = [endpoint_name_problem(name)]

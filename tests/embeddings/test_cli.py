@@ -335,3 +335,17 @@ def test_serve_refuses_options_its_container_would_ignore(
 
     assert code == 1  # a configuration error, as for every command
     assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "unknown"),
+    [(["serve", "--endpoint", "x"], "--endpoint x"), (["status", "--reg", REGION], "--reg")],
+)
+def test_abbreviated_options_are_refused(
+    argv: list[str], unknown: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+
+    assert exited.value.code == 2
+    assert f"unrecognized arguments: {unknown}" in capsys.readouterr().err

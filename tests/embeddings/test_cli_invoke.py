@@ -161,7 +161,18 @@ def test_no_credentials_is_one_line(tmp_path: Path) -> None:
     assert process.returncode == 1
     assert stdout == b""
     assert stderr.startswith(b"error: no AWS credentials found")
+    assert b"for a local endpoint any values do" in stderr
     assert stderr.count(b"\n") == 1
+
+
+def test_no_region_names_every_variable_that_sets_one(tmp_path: Path) -> None:
+    process = cli("invoke", "x", cwd=tmp_path, env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 1
+    assert stderr.decode().endswith(
+        "set DEFAULT_AWS_REGION (environment or .env), AWS_REGION or AWS_DEFAULT_REGION\n"
+    )
 
 
 def test_ctrl_c_during_a_concurrent_job_exits_at_once(
