@@ -22,17 +22,16 @@ BYTES_PER_FLOAT: Final = 22
 """A float as the container's JSON writes it, with its separator: `-0.05871383845806122, `."""
 ASCII_CHARS_PER_TOKEN: Final = 3.0
 """English WordPiece averages about 4 characters a token; 3 keeps the estimate on the high side."""
-TOKENS_PER_REQUEST: Final = 8192
+TOKENS_PER_REQUEST: Final = 16384
 """Estimated tokens a request carries at most, so that it is answered well inside the 60 s
-invocation limit on the smallest serverless memory size (1 GB, the least CPU). The local
-endpoint's handler embeds 1,700-3,600 estimated tokens a second on 2 shared cores (8,192 in
-2.5-5 s; benchmarks/slow_batches.py); a 1 GB endpoint at a quarter of that speed still answers in
-about 20 s, with room to wait behind another request. It is well under the handler's own limit
-per request (container/inference.py, EMBEDDING_TOKENS_PER_REQUEST)."""
+invocation limit on the smallest serverless memory size (1 GB, the least CPU). On 2 cores
+shared with other work the local endpoint's handler took 3-8 s for 64 texts of 256 tokens, the
+slowest request this allows, and about 2 s for 256 short texts (benchmarks/slow_batches.py
+prints both); at a third of that speed a request still answers in under half the limit. The handler's own limit
+(container/inference.py, EMBEDDING_TOKENS_PER_REQUEST) is 4 times this."""
 TEXTS_PER_REQUEST: Final = 256
-"""Texts a request carries at most (`max_texts_per_request`): 256 short texts are a few thousand
-tokens, and the answer about 1.2 MB of pooled vectors; well under the handler's own limit
-(EMBEDDING_TEXTS_PER_REQUEST)."""
+"""Texts a request carries at most (`max_texts_per_request`) however short: their answer stays
+far inside the payload limit, and the handler takes twice as many (EMBEDDING_TEXTS_PER_REQUEST)."""
 
 
 def estimate_tokens(text: str, max_length: int | None) -> int:

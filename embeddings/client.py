@@ -260,9 +260,9 @@ class EmbeddingClient:
         else:
             vectors, layout = sentence_embeddings(answer, len(indices))
             with self._lock:  # one kind of answer from one endpoint: else the model changed
-                seen, now = (
-                    _kind(self._dimension, self._output.layout),
+                now, seen = (
                     _kind(len(vectors[0]), layout),
+                    _kind(self._dimension, self._output.layout),
                 )
                 if self._dimension is not None and now != seen:
                     raise UnexpectedResponseError(

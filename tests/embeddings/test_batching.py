@@ -7,8 +7,10 @@ import json
 import pytest
 
 from embeddings.batching import (
+    ASCII_CHARS_PER_TOKEN,
     PAYLOAD_LIMIT_BYTES,
     SAFETY_FACTOR,
+    TEXTS_PER_REQUEST,
     TOKENS_PER_REQUEST,
     OutputModel,
     estimate_tokens,
@@ -58,18 +60,18 @@ def test_pooled_output_packs_many_more_texts_per_request() -> None:
 
 
 def test_pooled_requests_carry_at_most_the_token_budget() -> None:
-    """Long texts, each cut at 256 tokens: 32 a request (8,192 tokens), though far more would fit
-    the payload limits; cut at 64 tokens, all 100 go in one (6,400)."""
-    long_texts = [f"{i} " + "portfolio " * 1_000 for i in range(100)]  # 10,000 characters
+    """Long texts, each cut at 256 tokens: 64 a request (16,384 tokens), though far more would fit
+    the payload limits; cut at 128 tokens, 128 a request."""
+    long_texts = [f"{i} " + "portfolio " * 1_000 for i in range(150)]  # 10,000 characters
 
     batches = plan_batches(long_texts, POOLED, max_length=256, max_texts=10_000)
 
-    assert TOKENS_PER_REQUEST == 8192
-    assert [len(batch) for batch in batches] == [32, 32, 32, 4]
-    cut = plan_batches(long_texts, POOLED, max_length=64, max_texts=10_000)
-    assert [len(batch) for batch in cut] == [100]
-    mixed = ["short text", *long_texts[:40]]
-    assert [len(b) for b in plan_batches(mixed, POOLED, max_length=256, max_texts=256)] == [32, 9]
+    assert TOKENS_PER_REQUEST == 16384
+    assert [len(batch) for batch in batches] == [64, 64, 22]
+    cut = plan_batches(long_texts, POOLED, max_length=128, max_texts=10_000)
+    assert [len(batch) for batch in cut] == [128, 22]
+    mixed = ["short text", *long_texts[:80]]
+    assert [len(b) for b in plan_batches(mixed, POOLED, max_length=256, max_texts=256)] == [64, 17]
 
 
 def test_max_texts_caps_each_batch() -> None:
@@ -102,3 +104,13 @@ def test_a_text_larger_than_the_budget_gets_a_batch_of_its_own() -> None:
 def test_request_bytes_counts_json_escapes() -> None:
     assert request_bytes('say "hi"') == len(json.dumps('say "hi"')) + 2
     assert request_bytes("é") == len('"\\u00e9"') + 2
+
+
+def test_the_clients_requests_fit_inside_the_handlers_limits() -> None:
+    """The handler refuses more texts or tokens a request than its limits; the client's stay
+    under them even if every estimated token were three real ones (one-character tokens, as in
+    "1,2,3": the estimate counts 3 ASCII characters a token, and no character is more than one)."""
+    from container import inference
+
+    assert TEXTS_PER_REQUEST <= inference.TEXTS_PER_REQUEST
+    assert TOKENS_PER_REQUEST * ASCII_CHARS_PER_TOKEN <= inference.TOKENS_PER_REQUEST
