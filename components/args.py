@@ -245,7 +245,7 @@ class EmbeddingEndpointArgs(EndpointSettings):
             yield "model_id", "is a local directory, which only `model_source` 'archive' ships"
         elif self.local_model:
             try:
-                model_files.local_files(Path(self.model_id).expanduser())
+                model_files.local_files(Path(self.model_id).expanduser(), self.runtime == "tei")
             except model_files.ModelSourceError as error:
                 yield "model_id", f"{self.model_id!r} {error}"
         if self.network_isolation and not archive:
@@ -362,8 +362,8 @@ _NO_EFFECT: Final[tuple[_NoEffect, ...]] = (
     (("model_revision", "hf_api_token"), ("model_id",), lambda s: not s.local_model,
               "has no effect with a local directory `model_id`: nothing is downloaded; "
               "remove it"),
-    (("iam_propagation_delay",), ("role_arn", "sentence_embeddings", "runtime"),
-              lambda s: s.creates_role or s.uses_handler,
+    (("iam_propagation_delay",), ("role_arn", "sentence_embeddings", "runtime", "model_source"),
+              lambda s: s.creates_role or s.ships_archive,
               "has no effect with `role_arn`: the component makes no role or policy to wait "
               "for; remove it"),
     (("log_retention_days", "keep_logs"), ("endpoint_name",), lambda s: s.endpoint_name is not None,

@@ -343,16 +343,24 @@ def _archive(component: str, args: EmbeddingEndpointArgs) -> Path | None:
     """The model's archive: the handler's code where it serves, the model's files where the
     archive carries them (downloaded now, so a missing model fails before anything is made)."""
     members = {HANDLER_MEMBER: INFERENCE_SCRIPT} if args.uses_handler else {}
+    subject = f"EmbeddingEndpoint {component!r}"
     if args.ships_model:
         token = args.hf_api_token if isinstance(args.hf_api_token, str) else None
+        tei = args.runtime == "tei"
         try:
-            members |= model_files.model_files(args.model_id, args.model_revision, token)
+            members |= model_files.model_files(args.model_id, args.model_revision, token, tei)
         except model_files.ModelSourceError as error:
-            problem = Problem(error.setting, str(error))
-            raise InvalidSettingsError(f"EmbeddingEndpoint {component!r}", [problem]) from None
+            message = str(error).replace(token, "[secret]") if token else str(error)
+            raise InvalidSettingsError(subject, [Problem(error.setting, message)]) from None
     if not members:
         return None
-    archive = model_archive.build(members)
+    try:
+        archive = model_archive.build(members)
+    except OSError as error:
+        raise pulumi.RunError(
+            f"{subject}: cannot write its model archive ({error}); set XDG_CACHE_HOME to a "
+            "writable directory"
+        ) from None
     megabytes = archive.stat().st_size / 1e6
     pulumi.log.info(f"{component}: model archive {archive} ({megabytes:.1f} MB)")
     return archive

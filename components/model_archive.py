@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Final
 
 PREFIX: Final = "sentence-embeddings/"
-"""Where the archives lie in the component's bucket (the name of their first use, kept so that
-no deployed key moves)."""
+"""Where the archives lie in the component's bucket (named after their first use)."""
 FORMAT: Final = "tar.gz/pax/level-6/v1"
 """Part of every digest: a change to how archives are written gives each a new key."""
 CHUNK: Final = 1 << 20
@@ -48,22 +47,39 @@ def build(members: Mapping[str, Path], directory: Path | None = None) -> Path:
     """The archive of `members` (archive name: source file), built unless already cached."""
     directory = directory or cache_dir()
     path = directory / f"{digest(members)}.tar.gz"
-    if path.is_file():
+    if path.is_file() and _whole(path):
         return path
     directory.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    with (
-        partial.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as packed,
-        tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive,
-    ):
-        for name in sorted(members):
-            member = tarfile.TarInfo(name)
-            member.size = members[name].stat().st_size
-            with members[name].open("rb") as source:
-                archive.addfile(member, source)
-    partial.replace(path)  # whole or not at all, also when another build races this one
+    try:
+        with (
+            partial.open("wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as packed,
+            tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive,
+        ):
+            for name in sorted(members):
+                member = tarfile.TarInfo(name)
+                member.size = members[name].stat().st_size
+                with members[name].open("rb") as source:
+                    archive.addfile(member, source)
+        with partial.open("rb") as written:
+            os.fsync(written.fileno())
+        partial.replace(path)  # whole or not at all, also when another build races this one
+    finally:
+        partial.unlink(missing_ok=True)  # interrupted: no partial file left behind
     return path
+
+
+def _whole(archive: Path) -> bool:
+    """Whether a cached archive reads to its end with gzip's checksum right (a truncated or
+    damaged file is built again rather than uploaded)."""
+    try:
+        with gzip.open(archive) as packed:
+            while packed.read(CHUNK):
+                pass
+    except (OSError, EOFError):
+        return False
+    return True
 
 
 def object_key(archive: Path) -> str:

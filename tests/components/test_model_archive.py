@@ -84,3 +84,15 @@ def test_built_once_then_found_in_the_cache(tmp_path: Path) -> None:
 def test_cache_follows_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert model_archive.cache_dir() == tmp_path / "alex-sagemaker" / "model-archives"
+
+
+def test_a_damaged_cached_archive_is_built_again(tmp_path: Path) -> None:
+    members = two_files(tmp_path / "src")
+    first = model_archive.build(members, tmp_path / "cache")
+    whole = first.read_bytes()
+    first.write_bytes(whole[: len(whole) // 2])  # as a crash mid-write or a full disk leaves it
+
+    again = model_archive.build(members, tmp_path / "cache")
+
+    assert again == first
+    assert again.read_bytes() == whole

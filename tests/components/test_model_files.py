@@ -4,19 +4,30 @@ cannot be had is refused: one line that says what to do."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from huggingface_hub.errors import HfHubHTTPError
 
 from components import model_files
 from components.model_files import ModelSourceError, runtime_files
 from tests.conftest import model_path
-from tests.fake_hub import COMMIT, LISTING, NEEDED, REPO, FakeHub, fake_hub
+from tests.fake_hub import COMMIT, LISTING, NEEDED, NEEDED_HF, REPO, FakeHub, fake_hub
 
 __all__ = ["fake_hub"]
 
 
 def test_the_hub_repository_gives_one_weights_format_config_and_tokenizer() -> None:
-    assert runtime_files(LISTING) == NEEDED
+    assert runtime_files(LISTING) == NEEDED_HF
+    assert runtime_files(LISTING, tei=True) == NEEDED
+
+
+def test_tei_needs_a_fast_tokenizer_and_every_model_a_tokenizer() -> None:
+    with pytest.raises(ModelSourceError, match=r"^has no tokenizer\.json, which TEI needs"):
+        runtime_files(["config.json", "model.safetensors", "vocab.txt"], tei=True)
+    with pytest.raises(ModelSourceError, match=r"^has no tokenizer: none of "):
+        runtime_files(["config.json", "model.safetensors"])
 
 
 def test_pytorch_weights_where_there_are_no_safetensors() -> None:
@@ -32,11 +43,15 @@ def test_sharded_weights_come_with_their_index_and_module_weights_with_their_mod
         "pytorch_model-00001-of-00002.bin", "2_Dense/config.json", "2_Dense/model.safetensors",
         "2_Dense/pytorch_model.bin", "onnx/model.safetensors", "code/inference.py",
     ]  # fmt: skip
-    assert runtime_files(names) == [
+    assert runtime_files(names, tei=True) == [
         "2_Dense/config.json", "2_Dense/model.safetensors", "config.json",
         "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
         "model.safetensors.index.json", "tokenizer.json",
     ]  # fmt: skip
+    # A module's weights in the other format than the root's still come with it.
+    dense_bin = ["config.json", "tokenizer.json", "model.safetensors", "2_Dense/config.json",
+                 "2_Dense/pytorch_model.bin"]  # fmt: skip
+    assert runtime_files(dense_bin, tei=True) == sorted(dense_bin)
 
 
 @pytest.mark.parametrize(
@@ -68,11 +83,11 @@ def test_a_hub_model_downloads_only_what_it_needs_at_the_resolved_commit(
 ) -> None:
     found = model_files.model_files(REPO, "main", "hf_secret")
 
-    assert list(found) == NEEDED
+    assert list(found) == NEEDED_HF
     assert fake_hub.calls == [
         ("model_info", {"repo_id": REPO, "revision": "main"}),
         ("snapshot_download",
-         {"repo_id": REPO, "revision": COMMIT, "allow_patterns": NEEDED, "token": "hf_secret"}),
+         {"repo_id": REPO, "revision": COMMIT, "allow_patterns": NEEDED_HF, "token": "hf_secret"}),
     ]  # fmt: skip
     assert found["vocab.txt"].read_bytes() == (Path(model_path()) / "vocab.txt").read_bytes()
 
@@ -121,5 +136,23 @@ def test_the_hub_unreachable_is_one_line(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(ModelSourceError) as refused:
         model_files.model_files(REPO, None, None)
     assert str(refused.value) == (
-        f"'{REPO}' could not be downloaded: ConnectionRefusedError: [Errno 111] Connection refused"
+        f"'{REPO}' could not be downloaded (ConnectionRefusedError: [Errno 111] Connection "
+        "refused); HF_HUB_OFFLINE=1 packs it from the Hub cache"
+    )
+
+
+def test_a_token_the_hub_refuses_names_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Refusing:
+        def __init__(self, token: str | None = None) -> None: ...
+
+        def model_info(self, repo_id: str, *, revision: str | None = None) -> None:
+            response: Any = SimpleNamespace(headers={}, request=None, status_code=401)
+            raise HfHubHTTPError("401 Unauthorized", response=response)
+
+    monkeypatch.setattr(model_files, "HfApi", Refusing)
+    with pytest.raises(ModelSourceError) as refused:
+        model_files.model_files(REPO, None, "hf_wrong")
+    assert (refused.value.setting, str(refused.value)) == (
+        "hf_api_token",
+        f"'{REPO}': the Hub refused the token",
     )

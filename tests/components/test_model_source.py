@@ -4,6 +4,7 @@ and what is refused before anything is registered."""
 from __future__ import annotations
 
 import json
+import shutil
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from components import EmbeddingEndpoint, EmbeddingEndpointArgs, InvalidSettings
 from components.policies import VPC_ACTIONS
 from container import INFERENCE_SCRIPT
 from tests.conftest import StartPulumi, model_path
-from tests.fake_hub import NEEDED, REPO, FakeHub, fake_hub
+from tests.fake_hub import NEEDED, NEEDED_HF, REPO, FakeHub, fake_hub
 from tests.pulumi_harness import PulumiHarness
 from tests.resource_types import BUCKET_OBJECT, COMPONENT, MODEL, POLICY
 
@@ -47,11 +48,11 @@ def test_the_hub_model_packed_with_the_handler_and_no_hub_or_token_at_run_time(
     harness = pulumi_mocks()
     deploy(harness, model_source="archive", model_revision="main", hf_api_token="hf_secret")
 
-    assert archive_names(harness) == sorted(["code/inference.py", *NEEDED])
+    assert archive_names(harness) == sorted(["code/inference.py", *NEEDED_HF])
     with tarfile.open(harness.one(BUCKET_OBJECT).inputs["source"].path, mode="r:gz") as tar:
-        packed = tar.extractfile("model.safetensors")
+        packed = tar.extractfile("tokenizer.json")
         assert packed is not None
-        assert packed.read() == (Path(model_path()) / "model.safetensors").read_bytes()
+        assert packed.read() == (Path(model_path()) / "tokenizer.json").read_bytes()
     assert container(harness)["environment"] == {"HF_TASK": "feature-extraction"}
     archive = harness.one(BUCKET_OBJECT).inputs
     assert container(harness)["modelDataUrl"] == f"s3://{archive['bucket']}/{archive['key']}"
@@ -66,7 +67,7 @@ def test_tei_reads_the_unpacked_archive_and_token_vectors_carry_no_code(
     tokens = pulumi_mocks()
     deploy(tokens, model_source="archive", sentence_embeddings=False)
 
-    assert archive_names(tei) == archive_names(tokens) == NEEDED
+    assert (archive_names(tei), archive_names(tokens)) == (NEEDED, NEEDED_HF)
     environment = container(tei)["environment"]
     assert environment["HF_MODEL_ID"] == "/opt/ml/model"
     assert not {"HF_MODEL_REVISION", "HF_TOKEN", "HF_API_TOKEN"} & set(environment)
@@ -93,8 +94,10 @@ def test_the_same_model_gives_the_same_key_a_new_one_another(
         (copy / name).parent.mkdir(exist_ok=True)
         (copy / name).write_bytes((Path(model_path()) / name).read_bytes())
     (copy / "config.json").write_text('{"fine_tuned": true}')
+    same = tmp_path / "same model elsewhere"
+    shutil.copytree(model_path(), same)
     keys = []
-    for model_id in (REPO, model_path(), str(copy)):
+    for model_id in (model_path(), str(same), str(copy)):
         harness = pulumi_mocks()
         deploy(harness, model_source="archive", model_id=model_id)
         keys.append(harness.one(BUCKET_OBJECT).inputs["key"])
@@ -241,3 +244,24 @@ def test_the_program_with_a_model_the_hub_lacks_stops_with_one_line(
         "token that may read it"
     )
     assert not [r for r in harness.monitor.registrations if r.type.startswith(("aws:", "alex:"))]
+
+
+def test_the_declared_defaults_add_no_problem_to_a_refused_stack(pulumi_mocks: StartPulumi) -> None:
+    from tests.test_stack_config import project_defaults
+
+    harness = pulumi_mocks(config={**project_defaults(), "alex-sagemaker:memorySizeInMb": "1000"})
+
+    with pytest.raises(InvalidSettingsError) as raised:
+        harness.run_program()
+    assert raised.value.settings == ("memorySizeInMb",)
+
+
+def test_the_archive_wait_counts_with_an_existing_role_and_tokens_are_printable() -> None:
+    role = "arn:aws:iam::123456789012:role/team"
+    args = EmbeddingEndpointArgs(
+        role_arn=role, model_source="archive", runtime="tei", iam_propagation_delay="30s"
+    )
+    assert args.iam_propagation_delay == "30s"
+    with pytest.raises(InvalidSettingsError) as raised:
+        EmbeddingEndpointArgs(hf_api_token="hf_abc\ndef")
+    assert raised.value.settings == ("hf_api_token",)
