@@ -27,8 +27,8 @@ TOKENS_PER_REQUEST: Final = 16384
 invocation limit on the smallest serverless memory size (1 GB, the least CPU). On 2 cores
 shared with other work the local endpoint's handler took 3-8 s for 64 texts of 256 tokens, the
 slowest request this allows, and about 2 s for 256 short texts (benchmarks/slow_batches.py
-prints both); at a third of that speed a request still answers in under half the limit. The handler's own limit
-(container/inference.py, EMBEDDING_TOKENS_PER_REQUEST) is 4 times this."""
+prints both); at a third of that speed a request still answers in under half the limit. The
+handler's own limit (container/inference.py, EMBEDDING_TOKENS_PER_REQUEST) is 4 times this."""
 TEXTS_PER_REQUEST: Final = 256
 """Texts a request carries at most (`max_texts_per_request`) however short: their answer stays
 far inside the payload limit, and the handler takes twice as many (EMBEDDING_TEXTS_PER_REQUEST)."""

@@ -23,6 +23,11 @@ _TEI_BATCH_LIMIT: Final = re.compile(
 """TEI's refusal of more texts than its MAX_CLIENT_BATCH_SIZE (413, or 422 from TEI 1.9)."""
 _TEI_BODY_LIMIT: Final = "Failed to buffer the request body"
 """TEI's 413 for a body over its payload limit (2,000,000 bytes by default)."""
+_HANDLER_LIMIT: Final = re.compile(
+    r"over the endpoint's limit of ([0-9]{1,9}) \(EMBEDDING_(TEXTS|TOKENS)_PER_REQUEST\)"
+)
+"""The handler's refusal (400) of more texts or tokens a request than its limits, which its
+deployment may lower (container/inference.py)."""
 _TIMED_OUT: Final = "timed out while waiting for a response from container"
 """SageMaker's ModelError for an invocation past its 60 s limit."""
 
@@ -174,8 +179,12 @@ def from_botocore(
     ):
         return PayloadTooLargeError(f"the payload is too large for one request: {message}", **known)
     if code == "ModelError":
-        limit = _TEI_BATCH_LIMIT.search(message) if status in (413, 422) else None
-        timed_out = _TIMED_OUT in message
+        tei = _TEI_BATCH_LIMIT.search(message) if status in (413, 422) else None
+        handler = _HANDLER_LIMIT.search(message) if status == 400 else None
+        if handler and handler[2] == "TOKENS":  # split as a batch too large is
+            said = f"the model container takes at most {handler[1]} tokens per request"
+            return PayloadTooLargeError(f"{said}: {message}", **known)
+        limit, timed_out = tei or handler, _TIMED_OUT in message
         if limit:
             said = f"the model container takes at most {limit[1]} texts per request"
         elif timed_out:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import embeddings
+from container import inference
 from container.inference import float32_json
 from embeddings import EmbeddingClient
 from embeddings.errors import (
@@ -35,6 +36,7 @@ from tests.embeddings.scripted import (
     cut_off,
     hang,
     json_reply,
+    model_error,
     ok,
     pooled,
     raw,
@@ -685,3 +687,36 @@ def test_a_host_name_that_does_not_resolve_is_named(monkeypatch: pytest.MonkeyPa
         "'no-such-host.invalid'"
     )
     assert "local endpoint" not in str(raised.value)
+
+
+def handler_refusal(check: Any, *args: int) -> Answer:
+    """SageMaker's 424 around the handler's own refusal of a request over its limits."""
+    with pytest.raises(ValueError, match="over the endpoint's limit of") as raised:
+        check(*args)
+    return model_error(400, str(raised.value))
+
+
+def test_a_handler_with_lower_limits_than_the_clients_is_followed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A deployment that lowered EMBEDDING_TEXTS_PER_REQUEST to 5 and EMBEDDING_TOKENS_PER_REQUEST
+    to what 3 of these texts hold: the client learns the first, halves for the second, and every
+    text comes back in order."""
+    texts = [f"text number {i}" for i in range(12)]
+
+    def limited(body: dict[str, Any]) -> Answer:
+        count = len(body["inputs"])
+        if count > 5:
+            return handler_refusal(inference.check_texts, count, 5)
+        if count > 3:
+            return handler_refusal(inference.check_tokens, 6 * count, 18, 256)
+        return pooled(body)
+
+    with scripted_endpoint(limited) as endpoint:
+        client = client_at(endpoint.url, monkeypatch, max_texts_per_request=12)
+        vectors = client.embed(texts)
+
+    assert vectors == [pytest.approx(vector_of(text)) for text in texts]
+    assert client.max_texts_per_request == 5
+    # 12 refused for its texts; then 5 refused for its tokens, halved: 2 + 3, twice; then 2.
+    assert [len(body["inputs"]) for body in endpoint.bodies] == [12, 5, 2, 3, 5, 2, 3, 2]
