@@ -14,12 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from boto3 import Session
 from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    EndpointConnectionError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
 from embeddings import pooling
 from embeddings.client import (
@@ -35,10 +30,11 @@ from embeddings.errors import (
     EmbeddingError,
     InvalidInputError,
     describe,
+    endpoint_url_refused,
     from_botocore,
 )
 from embeddings.progress import TerminalProgress
-from embeddings.retrying import CONNECT_ATTEMPTS, RetryPolicy
+from embeddings.retrying import CONNECT_ATTEMPTS, RetryPolicy, never_answered
 from embeddings.settings import DEFAULT_ENDPOINT_NAME, resolve
 
 if TYPE_CHECKING:
@@ -74,7 +70,14 @@ def _target(args: argparse.Namespace) -> tuple[Session, str, str]:
 def _control_plane(args: argparse.Namespace) -> tuple[SageMakerClient, str, str]:
     """The SageMaker client, endpoint name and region that status, wait and verify work on."""
     session, endpoint, region = _target(args)
-    return session.client("sagemaker", region_name=region, config=CONTROL_PLANE), endpoint, region
+    try:
+        return (
+            session.client("sagemaker", region_name=region, config=CONTROL_PLANE),
+            endpoint,
+            region,
+        )
+    except ValueError as error:
+        raise endpoint_url_refused(error) from None
 
 
 def _client(
@@ -90,7 +93,7 @@ def _client(
         kind = describe(error).split(":")[0]
         if kind not in seen:
             seen.add(kind)
-            if isinstance(error, EndpointConnectionError | ConnectionClosedError):
+            if never_answered(error):
                 until = f"attempt {attempt} of {CONNECT_ATTEMPTS}"
             else:
                 until = f"retrying until the {DEFAULT_DEADLINE_SECONDS:.0f} s deadline"

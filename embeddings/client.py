@@ -21,6 +21,7 @@ from embeddings.errors import (
     ModelInvocationError,
     PayloadTooLargeError,
     UnexpectedResponseError,
+    endpoint_url_refused,
     from_botocore,
 )
 from embeddings.pooling import Vector, sentence_embeddings
@@ -162,9 +163,12 @@ class EmbeddingClient:
             connect_timeout=min(CONNECT_TIMEOUT_SECONDS, self.retry_policy.deadline_seconds),
             max_pool_connections=max(10, concurrency),
         )
-        self.runtime: SageMakerRuntimeClient = session.client(
-            "sagemaker-runtime", region_name=self.region, config=config
-        )
+        try:
+            self.runtime: SageMakerRuntimeClient = session.client(
+                "sagemaker-runtime", region_name=self.region, config=config
+            )
+        except ValueError as error:
+            raise endpoint_url_refused(error) from None
         # botocore takes a per-request read timeout from the request context: each attempt gets
         # what is left of its deadline. Per thread, as the threads share the client.
         self._attempt = threading.local()

@@ -152,6 +152,15 @@ def _no_answer(error: EndpointConnectionError | ConnectionClosedError) -> Embedd
     return EndpointUnavailableError(message)
 
 
+def endpoint_url_refused(error: ValueError) -> ConfigurationError:
+    """botocore's refusal, as it makes a client, of the endpoint URL it was given."""
+    return ConfigurationError(
+        f"the endpoint URL cannot be used ({error}): AWS_ENDPOINT_URL (or its per-service "
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME, AWS_ENDPOINT_URL_SAGEMAKER) must be a URL such as "
+        "http://127.0.0.1:8080"
+    )
+
+
 def from_botocore(
     error: BotoCoreError | ClientError, endpoint: str = "", region: str | None = None, url: str = ""
 ) -> EmbeddingError:

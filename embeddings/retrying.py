@@ -3,9 +3,8 @@ fewer requests in flight while the endpoint throttles. botocore's own retries ar
 wait a full read timeout past any deadline); tenacity makes the attempts, with capped exponential
 backoff and full jitter, a pause that would pass the deadline cut to leave one last attempt, and
 each attempt is told what is left of the deadline (docs/client.md says what that bounds). A
-connection refused, a host name that does not resolve, or a server that closes the connection
-without a valid HTTP answer gets CONNECT_ATTEMPTS only: that is an endpoint URL that is wrong or
-a local endpoint not started, not a cold start."""
+request that never got an HTTP answer (see `never_answered`) gets CONNECT_ATTEMPTS only: that is
+an endpoint URL that is wrong or a local endpoint not started, not a cold start."""
 
 from __future__ import annotations
 
@@ -21,8 +20,9 @@ import tenacity
 from botocore import exceptions as botocore_errors
 from botocore.exceptions import (
     ClientError,
-    ConnectionClosedError,
     EndpointConnectionError,
+    HTTPClientError,
+    ResponseStreamingError,
     SSLError,
 )
 
@@ -60,6 +60,13 @@ def is_throttling(error: ClientError) -> bool:
     if error_code(error) == "ModelError":  # TEI past MAX_CONCURRENT_REQUESTS: "Model is overloaded"
         return container_status(error) == 429
     return error_code(error) in THROTTLING_CODES or _http_status(error) == 429
+
+
+def never_answered(error: BaseException) -> bool:
+    """Connection refused, a host name that does not resolve, or no valid HTTP answer (a bad
+    status line, a hang-up, a URL scheme the HTTP client cannot speak); not a body cut short."""
+    no_answer = isinstance(error, EndpointConnectionError | HTTPClientError)
+    return no_answer and not isinstance(error, ResponseStreamingError)
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -120,7 +127,7 @@ class RetryPolicy:
 
         def retry(state: tenacity.RetryCallState) -> bool:
             error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, EndpointConnectionError | ConnectionClosedError):  # then raised
+            if error is not None and never_answered(error):  # then raised as it is
                 return state.attempt_number < CONNECT_ATTEMPTS
             return error is not None and is_retryable(error)
 

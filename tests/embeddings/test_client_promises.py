@@ -19,6 +19,7 @@ from container.inference import float32_json
 from embeddings import EmbeddingClient
 from embeddings.errors import (
     AccessDeniedError,
+    ConfigurationError,
     EmbeddingError,
     EndpointNotFoundError,
     EndpointUnavailableError,
@@ -720,3 +721,26 @@ def test_a_handler_with_lower_limits_than_the_clients_is_followed(
     assert client.max_texts_per_request == 5
     # 12 refused for its texts; then 5 refused for its tokens, halved: 2 + 3, twice; then 2.
     assert [len(body["inputs"]) for body in endpoint.bodies] == [12, 5, 2, 3, 5, 2, 3, 2]
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8080", "http://", "http://[::1"])
+def test_an_endpoint_url_botocore_cannot_use_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        client_at(url, monkeypatch)
+
+    assert str(raised.value).startswith("the endpoint URL cannot be used (Invalid ")
+    assert "must be a URL such as http://127.0.0.1:8080" in str(raised.value)
+
+
+def test_a_url_scheme_the_http_client_cannot_speak_is_a_few_attempts_not_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = client_at("ftp://127.0.0.1:8080", monkeypatch)
+    started = time.monotonic()
+    with pytest.raises(ServiceError, match="Not supported URL scheme ftp"):
+        client.embed_one("hello")
+
+    assert time.monotonic() - started < 10
+    assert client.requests_sent == CONNECT_ATTEMPTS
