@@ -557,6 +557,12 @@ def test_a_batch_that_times_out_is_split_until_each_part_answers_in_time(
     assert endpoint.requests == 7 + 8 + 1 + 2
 
 
+def test_the_timeout_scripted_here_is_the_one_the_local_endpoint_answers() -> None:
+    from embeddings.server import sagemaker
+
+    assert (sagemaker.TIMED_OUT.status, sagemaker.TIMED_OUT.body) == (0, TIMED_OUT.encode())
+
+
 def test_a_text_that_times_out_on_its_own_fails_saying_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
