@@ -106,12 +106,19 @@ def _client(
     return client
 
 
-def _read_payload(path: Path) -> dict[str, Any]:
+def _read_bytes(path: Path) -> bytes:
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        return path.read_bytes()
     except FileNotFoundError:
         raise InvalidInputError(f"payload file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
+        raise InvalidInputError(f"payload file {path} cannot be read: {error}") from None
+
+
+def _read_payload(path: Path) -> dict[str, Any]:
+    try:
+        payload = json.loads(_read_bytes(path).decode("utf-8"))
+    except UnicodeDecodeError as error:
         raise InvalidInputError(f"payload file {path} cannot be read: {error}") from None
     except (ValueError, RecursionError) as error:
         raise InvalidInputError(f"payload file {path} is not valid JSON: {error}") from None
@@ -128,22 +135,27 @@ def command_invoke(args: argparse.Namespace, out: TextIO | None) -> int:
         raise InvalidInputError("give either TEXT arguments or --file PATH, not both or neither")
     if args.raw and args.concurrency != 1:
         raise InvalidInputError("--concurrency is for embedding texts; --raw sends one request")
-    if args.file:
-        payload = _read_payload(Path(args.file))
-    else:
-        payload = {"inputs": args.texts[0] if len(args.texts) == 1 else args.texts}
+    texts = {"inputs": args.texts[0] if len(args.texts) == 1 else args.texts}
+    if args.raw:  # the payload as given, the endpoint's bytes as they come
+        body = _read_bytes(Path(args.file)) if args.file else json.dumps(texts).encode()
+        answer = _client(args).invoke_bytes(body)
+        stream = out or sys.stdout
+        if hasattr(stream, "buffer"):
+            stream.flush()
+            stream.buffer.write(answer + b"\n")
+            stream.buffer.flush()
+        else:
+            stream.write(answer.decode(errors="replace") + "\n")
+        return 0
+    payload = _read_payload(Path(args.file)) if args.file else texts
     progress = TerminalProgress(sys.stderr)
     client = _client(args, progress, concurrency=args.concurrency, on_progress=progress)
     inputs = payload["inputs"]
-    if args.raw:
-        result = client.invoke_raw(payload)
-    else:
-        try:
-            vectors = client.embed([inputs] if isinstance(inputs, str) else inputs)
-        finally:
-            progress.finish()
-        result = vectors[0] if isinstance(inputs, str) else vectors
-    print(json.dumps(result), file=out)
+    try:
+        vectors = client.embed([inputs] if isinstance(inputs, str) else inputs)
+    finally:
+        progress.finish()
+    print(json.dumps(vectors[0] if isinstance(inputs, str) else vectors), file=out)
     return 0
 
 

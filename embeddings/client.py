@@ -215,6 +215,11 @@ class EmbeddingClient:
             raise InvalidInputError(f"the payload cannot be sent as JSON: {error}") from None
         return self._invoke(body)
 
+    def invoke_bytes(self, body: bytes) -> bytes:
+        """Send `body` as it is, with the same retries and deadline, and return the endpoint's
+        answer byte for byte (`invoke --raw`)."""
+        return self._exchange(body, None)[0]
+
     def payload(self, texts: Sequence[str]) -> dict[str, Any]:
         """The request body for a batch: the texts and, when set, the truncation to apply."""
         body: dict[str, Any] = {"inputs": list(texts)}
@@ -283,9 +288,7 @@ class EmbeddingClient:
     def _set_read_timeout(self, context: dict[str, Any], **_: Any) -> None:
         context["read_timeout"] = self._attempt.read_timeout  # set by _invoke for each attempt
 
-    def _invoke(self, body: bytes, stop: threading.Event | None = None) -> Any:
-        """One request, retried by the policy; the answer as JSON, or an EmbeddingError."""
-
+    def _sender(self, body: bytes) -> Callable[[Callable[[], float]], tuple[bytes, str]]:
         def send(time_left: Callable[[], float]) -> tuple[bytes, str]:
             with self.in_flight.slot() as generation:
                 # What is left once a place is free is what this attempt may take.
@@ -307,8 +310,24 @@ class EmbeddingClient:
             self.in_flight.succeeded()
             return raw, str(response.get("ContentType", "no content type"))
 
+        return send
+
+    def _invoke(self, body: bytes, stop: threading.Event | None = None) -> Any:
+        """One request, retried by the policy; the answer as JSON, or an EmbeddingError."""
+        raw, content_type = self._exchange(body, stop)
         try:
-            raw, content_type = self.retry_policy.call(send, stop)
+            return json.loads(raw)
+        except (ValueError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            raise UnexpectedResponseError(
+                f"the endpoint's answer ({content_type}) cannot be read as JSON "
+                f"({reason[:200]}); it began: {raw[:160]!r}"
+            ) from None
+
+    def _exchange(self, body: bytes, stop: threading.Event | None) -> tuple[bytes, str]:
+        """One request, retried by the policy: the answer's bytes and content type."""
+        try:
+            return self.retry_policy.call(self._sender(body), stop)
         except (ClientError, BotoCoreError) as error:
             url = self.runtime.meta.endpoint_url
             raise from_botocore(error, self.endpoint_name, self.region, url) from error
@@ -318,14 +337,6 @@ class EmbeddingClient:
             # a JSON list (AttributeError), one nested too deeply (RecursionError), ...
             raise UnexpectedResponseError(
                 f"the endpoint's answer cannot be read: {type(error).__name__}: {str(error)[:200]}"
-            ) from None
-        try:
-            return json.loads(raw)
-        except (ValueError, RecursionError) as error:
-            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
-            raise UnexpectedResponseError(
-                f"the endpoint's answer ({content_type}) cannot be read as JSON "
-                f"({reason[:200]}); it began: {raw[:160]!r}"
             ) from None
 
 

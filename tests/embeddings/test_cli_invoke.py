@@ -24,6 +24,7 @@ from embeddings.retrying import RetryPolicy
 from tests.embeddings.scripted import (
     Answer,
     hang,
+    json_reply,
     ok,
     pooled,
     scripted_endpoint,
@@ -299,3 +300,18 @@ def test_verify_refuses_an_empty_text_before_anything_is_sent(
     assert code == 1
     assert "text 0 is empty or whitespace" in capsys.readouterr().err
     assert endpoint.requests == 0
+
+
+def test_raw_sends_the_payload_as_given_and_prints_the_endpoints_bytes(tmp_path: Path) -> None:
+    payload = b'{"text": "no inputs key",   "parameters": {}}'
+    (tmp_path / "payload.json").write_bytes(payload)
+    answer = '[[0.10000000149011612,  -0.2], "as the endpoint wrote it"]'
+    with scripted_endpoint(lambda _: json_reply(answer)) as endpoint:
+        env = {"AWS_ENDPOINT_URL": endpoint.url, **CREDENTIALS}
+        process = cli("invoke", "--raw", "--file", "payload.json", "--region", "eu-west-1",
+                      cwd=tmp_path, env=env)  # fmt: skip
+        stdout, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 0, stderr
+    assert stdout == answer.encode() + b"\n"
+    assert endpoint.bodies == [{"text": "no inputs key", "parameters": {}}]
