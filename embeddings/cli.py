@@ -142,10 +142,10 @@ def command_invoke(args: argparse.Namespace, out: TextIO | None) -> int:
         stream = out or sys.stdout
         if hasattr(stream, "buffer"):
             stream.flush()
-            stream.buffer.write(answer + b"\n")
+            stream.buffer.write(answer)
             stream.buffer.flush()
         else:
-            stream.write(answer.decode(errors="replace") + "\n")
+            stream.write(answer.decode(errors="replace"))
         return 0
     payload = _read_payload(Path(args.file)) if args.file else texts
     progress = TerminalProgress(sys.stderr)
@@ -280,8 +280,14 @@ def command_verify(args: argparse.Namespace, out: TextIO | None) -> int:
 def command_serve(args: argparse.Namespace, out: TextIO | None) -> int:
     import logging
 
-    from container import INFERENCE_SCRIPT
-    from embeddings.server import ServeOptions, serve
+    try:
+        from container import INFERENCE_SCRIPT
+        from embeddings.server import ServeOptions, serve
+    except ModuleNotFoundError as error:  # the client installed alone, with pip
+        raise ConfigurationError(
+            f"serve needs {error.name}: run it from a clone of the repository, after "
+            "`venv/bin/pip install -r requirements-local.txt`"
+        ) from None
 
     handler = args.sentence_embeddings  # None: on for the huggingface runtime, as deployed
     if args.runtime == "tei" and (handler is not None or args.task):

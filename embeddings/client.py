@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from embeddings.batching import TEXTS_PER_REQUEST, OutputModel, plan_batches
 from embeddings.errors import (
+    ConfigurationError,
     EmbeddingError,
     InvalidInputError,
     ModelInvocationError,
@@ -148,6 +149,10 @@ class EmbeddingClient:
             try:  # the name and region from wherever they come, in the same refusal
                 self.endpoint_name, self.region = resolve(endpoint_name, region, session)
             except InvalidInputError as error:
+                problems.append(str(error))
+            except ConfigurationError as error:  # no region: alone, said as such
+                if not problems:
+                    raise
                 problems.append(str(error))
         if problems:
             raise InvalidInputError("; ".join(problems))

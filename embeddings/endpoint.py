@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from botocore.exceptions import ClientError, WaiterError
 
-from container import tei
 from embeddings.errors import (
     EmbeddingError,
     EndpointNotFoundError,
@@ -58,10 +57,14 @@ def serving_setup(
     return variant, model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
 
 
+TEI_REPOSITORIES: Final = ("tei", "tei-cpu")
+"""container/tei.py's GPU and CPU repositories (a test holds them equal): the client is also
+installed without container/."""
+
+
 def runs_tei(image: str) -> bool:
     """Whether the image is TEI's (`tei` or `tei-cpu`, the local endpoint's too): it pools."""
-    repository = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
-    return repository in (tei.GPU_REPOSITORY, tei.CPU_REPOSITORY)
+    return image.split("@")[0].rsplit("/", 1)[-1].split(":")[0] in TEI_REPOSITORIES
 
 
 def wait_in_service(

@@ -53,7 +53,11 @@ def _setting(explicit: str | None, variable: str) -> str | None:
 
 def resolve(endpoint: str | None, region: str | None, session: boto3.Session) -> tuple[str, str]:
     """The endpoint's name and region; a ConfigurationError when no region is set anywhere, an
-    InvalidInputError naming each of them that cannot exist."""
+    InvalidInputError naming each of them that cannot exist (an empty one given too)."""
+    empty = [f"{what} is empty; give one or leave it unset" for what, value in
+             (("the endpoint name", endpoint), ("the region", region)) if value == ""]  # fmt: skip
+    if empty:
+        raise InvalidInputError("; ".join(empty))
     found_region = _setting(region, "DEFAULT_AWS_REGION") or session.region_name
     if not found_region:
         raise ConfigurationError(

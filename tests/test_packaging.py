@@ -124,3 +124,17 @@ def test_the_readme_snippet_runs_from_a_fresh_venv_with_only_the_client_installe
         sum(q * d for q, d in zip(query, embedding(text), strict=True)) for text in documents
     ]
     assert result["scores"] == pytest.approx(expected, abs=1e-9)
+
+    # The command line's client commands work from the installed package; serve says what it
+    # needs in one line rather than a traceback.
+    with scripted_endpoint(lambda body: ok([embedding(t) for t in body["inputs"]])) as end:
+        env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = end.url
+        command = [str(app / "bin" / "python"), "-I", "-m", "embeddings"]
+        options: dict[str, Any] = {"cwd": tmp_path, "env": env, "capture_output": True}
+        invoked = subprocess.run([*command, "invoke", "hello"], **options, text=True, timeout=120)
+        served = subprocess.run([*command, "serve"], **options, text=True, timeout=120)
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout) == pytest.approx(embedding("hello"), abs=1e-9)
+    assert (served.returncode, served.stdout) == (1, "")
+    assert served.stderr.startswith("error: serve needs ")
+    assert served.stderr.count("\n") == 1

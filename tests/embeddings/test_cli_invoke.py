@@ -313,5 +313,5 @@ def test_raw_sends_the_payload_as_given_and_prints_the_endpoints_bytes(tmp_path:
         stdout, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 0, stderr
-    assert stdout == answer.encode() + b"\n"
+    assert stdout == answer.encode()  # byte for byte: `> out.json` is the endpoint's answer
     assert endpoint.bodies == [{"text": "no inputs key", "parameters": {}}]

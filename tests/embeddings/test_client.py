@@ -401,3 +401,27 @@ def test_a_bad_name_or_region_from_the_environment_is_refused_with_the_options(
         "SageMaker allows up to 63 letters, digits and hyphens, starting and ending with a "
         "letter or digit; region 'us east 1' is not a region name, such as us-east-1"
     )
+
+
+def test_no_region_is_said_with_every_other_problem() -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        EmbeddingClient(session=boto3.Session(), concurrency=0, max_length=0)
+
+    message = str(raised.value)
+    assert "concurrency=0" in message
+    assert "max_length=0" in message
+    assert "no AWS region configured" in message
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        ({"endpoint_name": ""}, "the endpoint name is empty"),
+        ({"region": ""}, "the region is empty"),
+    ],
+)
+def test_an_empty_name_or_region_is_refused_not_replaced(
+    options: dict[str, Any], said: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=said):
+        EmbeddingClient(**{"region": "us-east-1", **options}, session=boto3.Session())

@@ -102,3 +102,10 @@ def test_running_out_of_attempts_says_how_long_and_where_it_stood(
 
     assert f"endpoint '{NAME}' is still Creating after" in str(raised.value)
     assert "(3 checks 0 s apart)" in str(raised.value)
+
+
+def test_the_client_knows_teis_repositories_as_the_container_declares_them() -> None:
+    from container import tei
+    from embeddings.endpoint import TEI_REPOSITORIES
+
+    assert TEI_REPOSITORIES == (tei.GPU_REPOSITORY, tei.CPU_REPOSITORY)
