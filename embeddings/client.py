@@ -71,8 +71,11 @@ def _option_problems(options: dict[str, Any]) -> list[str]:
         if not isinstance(options[name], kind | None)
     ]
     seconds = {name: options[name] for name in ("read_timeout_seconds", "deadline_seconds")}
-    if isinstance(options["retry_policy"], RetryPolicy):
-        seconds["retry_policy.deadline_seconds"] = options["retry_policy"].deadline_seconds
+    if isinstance(policy := options["retry_policy"], RetryPolicy):
+        seconds |= {
+            f"retry_policy.{name}": getattr(policy, name)
+            for name in ("deadline_seconds", "base_delay_seconds", "max_delay_seconds")
+        }
     problems += [
         f"{name}={value!r}: give a finite number of seconds above 0"
         for name, value in seconds.items()

@@ -69,8 +69,9 @@ def test_private_network_snippet_runs_the_packaged_model_in_its_subnets(
 
     harness.run(lambda: exec(snippet_containing('"private-embeddings"'), {}))
 
-    # The mock's ids: the resource's name and "-id".
-    subnets = [f"{s.outputs['name']}-id" for s in harness.of_type("aws:ec2/subnet:Subnet")]
+    # The mock's ids: the resource's name and "-id"; in the program's order (a, then b), which
+    # registrations, made concurrently, need not keep.
+    subnets = sorted(f"{s.outputs['name']}-id" for s in harness.of_type("aws:ec2/subnet:Subnet"))
     model = harness.one("aws:sagemaker/model:Model").inputs
     assert len(subnets) == 2
     assert model["vpcConfig"] == {

@@ -425,3 +425,12 @@ def test_an_empty_name_or_region_is_refused_not_replaced(
 ) -> None:
     with pytest.raises(InvalidInputError, match=said):
         EmbeddingClient(**{"region": "us-east-1", **options}, session=boto3.Session())
+
+
+def test_a_retry_policy_of_bad_delays_is_refused_before_anything_is_sent() -> None:
+    policy = RetryPolicy(deadline_seconds=3, base_delay_seconds="x", max_delay_seconds=-1)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError) as raised:
+        EmbeddingClient("ep", "us-east-1", session=boto3.Session(), retry_policy=policy)
+
+    assert "retry_policy.base_delay_seconds='x'" in str(raised.value)
+    assert "retry_policy.max_delay_seconds=-1" in str(raised.value)
