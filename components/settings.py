@@ -427,14 +427,14 @@ class EndpointSettings(BaseModel):
     def container_environment(self) -> dict[str, str]:
         """The variables the component sets, the token aside (a secret, set as one): the Hub
         model to download, or none where the archive holds it (TEI: its directory)."""
-        model_id, revision = (MODEL_DIR, None) if self.ships_model else (
-            self.model_id, self.model_revision)  # fmt: skip
         if self.runtime == "tei":
-            return tei.environment(model_id, revision)
-        hub = {} if self.ships_model else {"HF_MODEL_ID": model_id}
-        return {**hub, "HF_TASK": self.task} | (
-            {"HF_MODEL_REVISION": revision} if revision is not None else {}
-        )
+            if self.ships_model:
+                return tei.environment(MODEL_DIR, None)
+            return tei.environment(self.model_id, self.model_revision)
+        if self.ships_model:
+            return {"HF_TASK": self.task}
+        revision = {} if self.model_revision is None else {"HF_MODEL_REVISION": self.model_revision}
+        return {"HF_MODEL_ID": self.model_id, "HF_TASK": self.task, **revision}
 
     @property
     def update_refused_key(self) -> str:
