@@ -41,7 +41,7 @@ WEIGHTS: Final = (
     re.compile(r"model(?:-[0-9]+-of-[0-9]+)?\.safetensors|model\.safetensors\.index\.json"),
     re.compile(r"pytorch_model(?:-[0-9]+-of-[0-9]+)?\.bin|pytorch_model\.bin\.index\.json"),
 )
-"""The weights formats in order of preference, each with its shards and their index."""
+"""The weights formats, safetensors then PyTorch's, each with its shards and their index."""
 _MODULE_DIR: Final = re.compile(r"[0-9]+_[A-Za-z][A-Za-z0-9_]*")
 """A sentence-transformers module folder (1_Pooling, 2_Dense): its config, its own weights."""
 
@@ -78,7 +78,7 @@ def runtime_files(names: Iterable[str], tei: bool = False) -> list[str]:
         raise ModelSourceError("holds no weights: model.safetensors or pytorch_model.bin")
     if tei and "tokenizer.json" not in names:
         raise ModelSourceError("has no tokenizer.json, which TEI needs (a fast tokenizer)")
-    if not CONFIG_FILES.intersection(TOKENIZER_FILES, names):
+    if TOKENIZER_FILES.isdisjoint(names):
         raise ModelSourceError(f"has no tokenizer: none of {sorted(TOKENIZER_FILES)}")
     folders = {n.rpartition("/")[0] for n in names if _MODULE_DIR.fullmatch(n.rpartition("/")[0])}
     chosen += [f for folder in folders for f in [*weights(folder), f"{folder}/config.json"]]
