@@ -26,6 +26,7 @@ from embeddings.client import (
 )
 from embeddings.endpoint import describe_endpoint, runs_tei, serving_setup, wait_in_service
 from embeddings.errors import (
+    LOCAL_INSTALL,
     ConfigurationError,
     EmbeddingError,
     InvalidInputError,
@@ -281,13 +282,10 @@ def command_serve(args: argparse.Namespace, out: TextIO | None) -> int:
     import logging
 
     try:
-        from container import INFERENCE_SCRIPT
         from embeddings.server import ServeOptions, serve
-    except ModuleNotFoundError as error:  # the client installed alone, with pip
-        raise ConfigurationError(
-            f"serve needs {error.name}: run it from a clone of the repository, after "
-            "`venv/bin/pip install -r requirements-local.txt`"
-        ) from None
+        from embeddings.server.deployed import INFERENCE_SCRIPT
+    except ModuleNotFoundError as error:  # the client installed without its [local] extra
+        raise ConfigurationError(LOCAL_INSTALL.format(error.name)) from None
 
     handler = args.sentence_embeddings  # None: on for the huggingface runtime, as deployed
     if args.runtime == "tei" and (handler is not None or args.task):

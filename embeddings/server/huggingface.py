@@ -95,21 +95,15 @@ def default_predict_fn(data: Any, model: Any) -> Any:
 def refuse_oversize(texts: list[str], tokenizer: Any) -> None:
     """The handler's refusals, tokens (given a pipeline's tokenizer) counted up to the model's
     512 positions a text: the pipeline's own truncation, if asked for, may cut them shorter."""
-    from container.inference import (
-        FALLBACK_MAX_LENGTH,
-        check_texts,
-        check_tokens,
-        request_limits,
-        tokenize,
-    )
+    from embeddings.server.deployed import inference
 
-    max_texts, max_tokens = request_limits()
-    check_texts(len(texts), max_texts)
+    max_texts, max_tokens = inference.request_limits()
+    inference.check_texts(len(texts), max_texts)
     if tokenizer is None:
         return
-    length = min(tokenizer.model_max_length, FALLBACK_MAX_LENGTH)
-    counted = sum(map(len, tokenize(tokenizer, texts, length)["input_ids"]))
-    check_tokens(counted, max_tokens, length)
+    length = min(tokenizer.model_max_length, inference.FALLBACK_MAX_LENGTH)
+    counted = sum(map(len, inference.tokenize(tokenizer, texts, length)["input_ids"]))
+    inference.check_tokens(counted, max_tokens, length)
 
 
 @dataclass
@@ -132,9 +126,9 @@ class Handler:
 
 def load_handler(task: str, user_module: Path | None = None) -> Handler:
     """The default handler, or one whose functions `user_module` (an inference.py) replaces."""
-    from container.inference import request_limits
+    from embeddings.server.deployed import inference
 
-    request_limits()  # a bad limit fails here, at start, as the handler's model_fn fails
+    inference.request_limits()  # a bad limit fails here, at start, as the handler's model_fn fails
     handler = Handler(default_model_fn(task))
     if user_module is None:
         return handler

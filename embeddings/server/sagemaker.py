@@ -14,8 +14,8 @@ from typing import Any, Final
 
 from starlette.responses import JSONResponse, Response
 
-from container import tei
 from embeddings.server.contract import Answer, ServeOptions, parse_json
+from embeddings.server.deployed import tei
 
 LOG = logging.getLogger("embeddings.server")
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from container import tei
 from embeddings.server.contract import Answer, Contract
+from embeddings.server.deployed import tei
 
 if TYPE_CHECKING:
     import numpy as np
@@ -210,13 +210,13 @@ class TeiContainer:
     def _answer(self, vectors: list[Any], request: EmbedRequest) -> Answer:
         import numpy as np
 
-        from container.inference import float32_json
+        from embeddings.server.deployed import inference
 
         matrix = np.stack(vectors).astype(np.float32)[:, : request.dimensions]
         if request.normalize:  # as TEI: the scale in f64, applied in f32
             norms = np.sqrt(np.square(matrix.astype(np.float64)).sum(axis=1, keepdims=True))
             matrix = matrix * (1.0 / norms).astype(np.float32)
-        return Answer(200, float32_json(matrix).encode())
+        return Answer(200, inference.float32_json(matrix).encode())
 
     def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
         """Tell the batcher of new entries, starting one for this event loop if need be."""
