@@ -168,6 +168,32 @@ def test_the_readme_snippet_runs_from_a_fresh_venv_with_only_the_client_installe
     ]
     assert result["scores"] == pytest.approx(expected, abs=1e-9)
 
+    # The installed client is typed (py.typed): the app's own mypy checks its calls.
+    (tmp_path / "app_code.py").write_text(snippet_containing("EmbeddingClient()"))
+    (tmp_path / "wrong.py").write_text(
+        "from embeddings import EmbeddingClient\nEmbeddingClient().embed(3)\n"
+    )
+    mypy = [
+        sys.executable,
+        "-m",
+        "mypy",
+        "--strict",
+        "--no-incremental",
+        "--python-executable",
+        str(python),
+    ]
+    checked = subprocess.run(
+        [*mypy, "app_code.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert checked.returncode == 0, checked.stdout
+    refused = subprocess.run(
+        [*mypy, "wrong.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert (
+        'wrong.py:2: error: Argument 1 to "embed" of "EmbeddingClient" has incompatible type'
+        in refused.stdout
+    )
+
     # The command line's client commands work from the installed package; serve says what it
     # needs in one line rather than a traceback.
     with scripted_endpoint(lambda body: ok([embedding(t) for t in body["inputs"]])) as end:
