@@ -79,20 +79,20 @@ INSTALLED_WITH_LOCAL = {
 
 
 @pytest.mark.parametrize(
-    ("requirements", "sources"),
+    ("requirements", "listed", "sources"),
     [
-        ("requirements.txt", DEPLOY_AND_CLIENT),
-        ("requirements-local.txt", LOCAL_ENDPOINT),
-        ("pyproject.toml's [local] extra", LOCAL_ENDPOINT),
+        ("requirements.txt", requirement_names(ROOT / "requirements.txt"), DEPLOY_AND_CLIENT),
+        (
+            "requirements-local.txt",
+            requirement_names(ROOT / "requirements-local.txt"),
+            LOCAL_ENDPOINT,
+        ),
+        ("pyproject.toml's [local] extra", INSTALLED_WITH_LOCAL, LOCAL_ENDPOINT),
     ],
 )
 def test_every_imported_package_is_a_listed_requirement(
-    requirements: str, sources: list[Path]
+    requirements: str, listed: set[str], sources: list[Path]
 ) -> None:
-    listed = (
-        INSTALLED_WITH_LOCAL if requirements.startswith("pyproject") else
-        requirement_names(ROOT / requirements)
-    )  # fmt: skip
     providers = packages_distributions()
     missing = {
         f"{path.relative_to(ROOT)}: {package}"

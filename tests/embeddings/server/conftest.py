@@ -69,13 +69,21 @@ class RunningServer:
         return self.log_path.read_text()
 
 
-def launch(log_path: Path, *command: str, port: int | None = None) -> RunningServer:
-    """`python -m COMMAND... --port PORT` from the checkout, offline, its output to `log_path`."""
+def launch(
+    log_path: Path,
+    *command: str,
+    port: int | None = None,
+    python: Path | None = None,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+) -> RunningServer:
+    """`python -m COMMAND... --port PORT`, its output to `log_path`: by default this venv's python
+    in the checkout, offline."""
     port = port or free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    env = env or {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     with log_path.open("wb") as log:
-        command = (sys.executable, "-m", *command, "--port", str(port))
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        command = (str(python or sys.executable), "-m", *command, "--port", str(port))
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     return RunningServer(f"http://127.0.0.1:{port}", process, log_path)
 
 
